@@ -1,0 +1,212 @@
+/**
+ * Convergence: from who is alive to one agreed view, with no leader.
+ *
+ * Every host computes its view from the same inputs (config, eligible members, previous
+ * maps), so hosts that saw the same events agree by construction. Hosts that saw them in a
+ * different order may compute different maps for the same members; the higher
+ * (epoch, view digest) wins and the others fetch it once over the peer API. Hosts that
+ * disagree on *who* is alive fetch nothing: liveness settles first.
+ *
+ * Every change of the host's actual state goes through `transition()`.
+ */
+import type { BucketPlan, Effect } from "./effects.ts";
+import { equalBytes, FLAG_AWAITING_MAP } from "./heartbeat_codec.ts";
+import type { ActualState, NodeState, Peer } from "./node_state.ts";
+import {
+  bucketsMoved,
+  computeView,
+  fromSnapshot,
+  membersDigest,
+  topPriority,
+  viewDigest,
+  type ViewSnapshot,
+} from "./view.ts";
+import { ownedBy } from "./bucket_map.ts";
+import { log } from "./_log.ts";
+import { hostName } from "./node_state.ts";
+import { sendHeartbeat } from "./beacon.ts";
+
+/** Hosts eligible for new connections, as this host sees them (itself included if active). */
+export function eligibleMembers(s: NodeState): number[] {
+  const out: number[] = [];
+  if (s.admin === "active" && !s.leaving && s.config.hosts.some((h) => h.id === s.selfId)) {
+    out.push(s.selfId);
+  }
+  for (const p of s.peers.values()) {
+    if (!p.alive || p.refused || !p.last) continue;
+    if (p.last.state === "converging" || p.last.state === "converged") out.push(p.id);
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/** Recomputes the view after something that may change it; does nothing if it did not. */
+export function recompute(s: NodeState, reason: string, now: number, fx: Effect[]) {
+  if (!s.awaitingMap) {
+    const next = computeView(s.view, s.config, eligibleMembers(s), s.view.epoch + 1);
+    if (!equalBytes(next.viewDigest, s.view.viewDigest)) {
+      const moved = bucketsMoved(s.view, next);
+      s.view = next;
+      fx.push(log("info", "view.changed", `view epoch ${next.epoch}: ${reason}`, {
+        epoch: next.epoch,
+        members: next.members.map((id) => hostName(s, id)),
+        bucketsMoved: moved,
+      }));
+      sendHeartbeat(s, now, fx);
+    }
+  }
+  refreshAgreement(s, now, fx);
+}
+
+/** Re-derives `converged`, the actual state and the bucket plan. */
+export function refreshAgreement(s: NodeState, now: number, fx: Effect[]) {
+  const agreed = !s.awaitingMap && [...s.peers.values()].every((p) =>
+    !p.alive || !!p.refused ||
+    (!!p.last && !(p.last.flags & FLAG_AWAITING_MAP) &&
+      equalBytes(p.last.viewDigest, s.view.viewDigest))
+  );
+  if (agreed && !s.converged) {
+    s.lastConvergence = { at: now, durationMs: now - s.convergingSince, epoch: s.view.epoch };
+    s.agreedView = s.view;
+    fx.push(
+      log(
+        "info",
+        "cluster.converged",
+        `converged at epoch ${s.view.epoch} in ${now - s.convergingSince} ms`,
+        {
+          epoch: s.view.epoch,
+          durationMs: now - s.convergingSince,
+          members: s.view.members.map((id) => hostName(s, id)),
+        },
+      ),
+    );
+  } else if (!agreed && s.converged) {
+    s.convergingSince = now;
+  }
+  if (agreed) s.agreedView = s.view;
+  s.converged = agreed;
+  transition(s, desiredActual(s), fx);
+  const plan = bucketPlan(s);
+  if (!s.lastPlan || !samePlan(plan, s.lastPlan)) {
+    s.lastPlan = plan;
+    fx.push({ kind: "applyBuckets", plan });
+  }
+}
+
+function desiredActual(s: NodeState): ActualState {
+  if (s.admin !== "active") return s.admin;
+  return s.converged ? "converged" : "converging";
+}
+
+const ALLOWED: Record<ActualState, ActualState[]> = {
+  converging: ["converged", "draining", "stopped", "suspended"],
+  converged: ["converging", "draining", "stopped", "suspended"],
+  draining: ["stopped", "suspended", "converging", "converged"],
+  stopped: ["converging", "converged", "suspended"],
+  suspended: ["converging", "converged", "stopped"],
+};
+
+/** The one place the actual state changes: asserts the move, logs "A -> B". */
+export function transition(s: NodeState, to: ActualState, fx: Effect[]) {
+  const from = s.actual;
+  if (from === to) return;
+  if (!ALLOWED[from].includes(to)) throw new Error(`invalid transition ${from} -> ${to}`);
+  s.actual = to;
+  fx.push(log("info", "host.state", `${from} -> ${to}`, { from, to, epoch: s.view.epoch }));
+  fx.push({ kind: "changed" });
+}
+
+/**
+ * What this host should hold. Buckets are released as soon as the view moves them away but
+ * taken only once the cluster agrees, so no bucket ever has two owners.
+ */
+export function bucketPlan(s: NodeState): BucketPlan {
+  const accepting = s.admin === "active" && !s.leaving && !s.awaitingMap;
+  const plan: BucketPlan = {
+    epoch: s.view.epoch,
+    owned: {},
+    single: {},
+    defaultHost: false,
+    accepting,
+  };
+  const agreed = s.converged ? s.view : s.agreedView;
+  const top = (v = s.view) => topPriority(s.config, v.members) === s.selfId;
+  for (const rule of s.config.rules) {
+    if (rule.mode === "multiple") {
+      const now = s.view.maps[rule.id];
+      const then = agreed?.maps[rule.id];
+      plan.owned[rule.id] = !accepting || !now
+        ? []
+        : ownedBy(now, s.selfId).filter((b) => s.converged || then?.[b] === s.selfId);
+    } else if (rule.mode === "single") {
+      plan.single[rule.id] = accepting && top() && (s.converged || (!!agreed && top(agreed)));
+    }
+  }
+  plan.defaultHost = accepting && top() && (s.converged || (!!agreed && top(agreed)));
+  return plan;
+}
+
+function samePlan(a: BucketPlan, b: BucketPlan): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** A fetch of the peer's view, if it wins the tie-break and agrees with us on membership. */
+export function wantsFetch(s: NodeState, peer: Peer, now: number): Effect | undefined {
+  const hb = peer.last;
+  if (s.pendingFetch || !peer.alive || peer.refused || !hb || hb.epoch === 0) return;
+  if (hb.flags & FLAG_AWAITING_MAP) return;
+  if (equalBytes(hb.viewDigest, s.view.viewDigest)) return;
+  const mine = s.awaitingMap ? membersDigest(eligibleMembers(s)) : s.view.membersDigest;
+  const { periodMs, deadMisses } = s.config.heartbeat;
+  const overdue = s.awaitingMap && now - s.startedAt >= 4 * periodMs * deadMisses;
+  if (!equalBytes(hb.membersDigest, mine) && !overdue) return;
+  const myEpoch = s.awaitingMap ? 0 : s.view.epoch;
+  const wins = hb.epoch > myEpoch ||
+    (hb.epoch === myEpoch && compareBytes(hb.viewDigest, s.view.viewDigest) > 0);
+  if (!wins) return;
+  const address = s.config.hosts.find((h) => h.id === peer.id)?.address;
+  if (!address) return;
+  s.pendingFetch = { hostId: peer.id, what: "map", at: now };
+  return { kind: "fetchMap", hostId: peer.id, address };
+}
+
+/** Takes a fetched view as the base, reconciled with who this host sees as eligible. */
+export function adoptSnapshot(
+  s: NodeState,
+  hostId: number,
+  snap: ViewSnapshot,
+  now: number,
+  fx: Effect[],
+) {
+  if (snap.configVersion !== s.config.version) return;
+  if (!s.awaitingMap && snap.epoch < s.view.epoch) return;
+  const base = fromSnapshot(snap, s.config.buckets);
+  if (typeof base === "string") {
+    fx.push(
+      log("warn", "view.rejected", `view from host ${hostName(s, hostId)} rejected: ${base}`),
+    );
+    return;
+  }
+  s.awaitingMap = false;
+  const next = computeView(base, s.config, eligibleMembers(s), snap.epoch);
+  if (!equalBytes(next.viewDigest, viewDigest(snap.members, base.maps))) next.epoch++;
+  const moved = bucketsMoved(s.view, next);
+  s.view = next;
+  fx.push(
+    log(
+      "info",
+      "view.adopted",
+      `adopted view epoch ${next.epoch} from host ${hostName(s, hostId)}`,
+      {
+        epoch: next.epoch,
+        bucketsMoved: moved,
+      },
+    ),
+  );
+  sendHeartbeat(s, now, fx);
+  refreshAgreement(s, now, fx);
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}

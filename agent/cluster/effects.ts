@@ -1,0 +1,57 @@
+/**
+ * What goes into the cluster core and what comes out of it. The core never performs I/O:
+ * it returns effects as data and one driver (agent/driver.ts, or the simulator) runs them.
+ */
+import type { ClusterConfig } from "./config.ts";
+import type { ViewSnapshot } from "./view.ts";
+
+export type AdminCommand = "drainstop" | "stop" | "start" | "suspend" | "resume" | "leave";
+
+export type Input =
+  /** A timer armed by `armTimer` fired (or any wake-up: the core checks all deadlines). */
+  | { kind: "tick" }
+  /** A datagram arrived on the heartbeat port. */
+  | { kind: "packet"; bytes: Uint8Array; from: string }
+  /** An operator command; `by` says who asked (for the event log). */
+  | { kind: "command"; command: AdminCommand; by?: string }
+  /** A config to adopt: a local edit, a push from a peer, or a fetch after a newer heartbeat. */
+  | { kind: "config"; config: ClusterConfig; source: string }
+  /** A peer's config fetched to name the fields of a mismatch. */
+  | { kind: "peerConfig"; hostId: number; config: ClusterConfig }
+  /** A peer's view fetched after it won the epoch tie-break. */
+  | { kind: "snapshot"; hostId: number; snapshot: ViewSnapshot }
+  /** A fetch asked for by an effect failed. */
+  | { kind: "fetchFailed"; hostId: number; what: "map" | "config"; error: string }
+  /** The dataplane reports no established connections are left while draining. */
+  | { kind: "drained" };
+
+export type Level = "debug" | "info" | "warn" | "error";
+
+/** Buckets and roles this host should hold in the dataplane. */
+export interface BucketPlan {
+  epoch: number;
+  /** For each `multiple` rule: the buckets this host accepts new connections for. */
+  owned: Record<string, number[]>;
+  /** For each `single` rule: whether this host is its owner. */
+  single: Record<string, boolean>;
+  /** Whether this host takes traffic outside every rule (the lowest priority number). */
+  defaultHost: boolean;
+  /** False when stopped, suspended or draining: only established flows are served. */
+  accepting: boolean;
+}
+
+export type Effect =
+  | { kind: "send"; to: string[]; bytes: Uint8Array }
+  | { kind: "armTimer"; at: number }
+  | {
+    kind: "log";
+    level: Level;
+    type: string;
+    message: string;
+    details?: Record<string, unknown>;
+  }
+  | { kind: "applyBuckets"; plan: BucketPlan }
+  | { kind: "fetchMap"; hostId: number; address: string }
+  | { kind: "fetchConfig"; hostId: number; address: string; reason: "newer" | "mismatch" }
+  /** The view changed or the host changed state: observers (panel, status) may refresh. */
+  | { kind: "changed" };

@@ -1,0 +1,280 @@
+/**
+ * Membership: `step(state, input, now) -> { state, effects }`, the cluster core's only entry.
+ *
+ * Liveness. Every host sends a heartbeat each period to every other member (unicast). A
+ * peer unheard for suspectMisses periods is *suspected*: this host clears the peer's bit in
+ * the heard bitmap it advertises. A peer unheard for deadMisses periods is declared dead
+ * only when every other live, unsuspected peer also reports not hearing it — so a burst of
+ * loss on one path, or this host's own pause, does not evict a healthy host. With no other
+ * live peer to ask, the local timeout decides.
+ *
+ * Handlers are guard clauses (malformed, foreign, forged, unknown, self, stale, replayed,
+ * refused) before one change; every drop is counted by reason.
+ */
+import { configDigest, hostIndex } from "./config.ts";
+import type { Effect, Input } from "./effects.ts";
+import { decodeHeartbeat, FLAG_LEAVING, type Heartbeat } from "./heartbeat_codec.ts";
+import { sendHeartbeat } from "./beacon.ts";
+import { hostName, type NodeState, type Peer } from "./node_state.ts";
+import { applyCommand } from "./commands.ts";
+import { adoptSnapshot, recompute, refreshAgreement, wantsFetch } from "./converge.ts";
+import { checkPeerConfig, describeMismatch } from "./config_sync.ts";
+import { log } from "./_log.ts";
+
+export interface StepResult {
+  state: NodeState;
+  effects: Effect[];
+  /** Set when a command was refused, with the reason for the operator. */
+  error?: string;
+}
+
+export function step(state: NodeState, input: Input, now: number): StepResult {
+  const s = cloneState(state);
+  const fx: Effect[] = [];
+  let error: string | undefined;
+  switch (input.kind) {
+    case "packet":
+      onPacket(s, input.bytes, input.from, now, fx);
+      break;
+    case "tick":
+      break;
+    case "command":
+      error = applyCommand(s, input.command, input.by ?? "local", now, fx);
+      break;
+    case "config":
+      adoptConfig(s, input.config, input.source, now, fx);
+      break;
+    case "peerConfig":
+      describeMismatch(s, input.hostId, input.config, now, fx);
+      if (input.config.version > s.config.version) adoptConfig(s, input.config, "peer", now, fx);
+      break;
+    case "snapshot":
+      if (s.pendingFetch?.hostId === input.hostId) s.pendingFetch = undefined;
+      adoptSnapshot(s, input.hostId, input.snapshot, now, fx);
+      break;
+    case "fetchFailed":
+      if (s.pendingFetch?.hostId === input.hostId) s.pendingFetch = undefined;
+      fx.push(
+        log(
+          "warn",
+          "peer.fetch_failed",
+          `fetching ${input.what} from host ${hostName(s, input.hostId)} failed: ${input.error}`,
+        ),
+      );
+      break;
+    case "drained":
+      if (s.admin === "draining") {
+        s.admin = "stopped";
+        s.drainDeadline = undefined;
+        fx.push(log("info", "host.drained", "drain finished: no established connections left"));
+      }
+      break;
+  }
+  onTimers(s, now, fx);
+  return { state: s, effects: fx, error };
+}
+
+function onPacket(s: NodeState, bytes: Uint8Array, from: string, now: number, fx: Effect[]) {
+  const r = decodeHeartbeat(bytes, s.clusterIdBytes, s.key);
+  if (!r.ok) {
+    s.drops[r.reason]++;
+    if (r.reason === "forged") noteForgery(s, r.hostId, from, now, fx);
+    return;
+  }
+  const hb = r.hb;
+  if (hb.hostId === s.selfId) return void s.drops.self++;
+  const peer = s.peers.get(hb.hostId);
+  if (!peer) return void s.drops["unknown-host"]++;
+  if (hb.incarnation < peer.incarnation) return void s.drops.stale++;
+  if (hb.incarnation === peer.incarnation && hb.seq <= peer.seq) return void s.drops.replayed++;
+
+  const restarted = peer.incarnation !== 0 && hb.incarnation > peer.incarnation;
+  const prevState = peer.last?.state;
+  peer.incarnation = hb.incarnation;
+  peer.seq = hb.seq;
+  peer.lastHeard = now;
+  peer.suspect = false;
+  peer.last = hb;
+
+  const refusal = checkPeerConfig(s, peer, hb, now, fx) ?? duplicatePriority(s, hb);
+  if (refusal) return refuse(s, peer, refusal, now, fx);
+  if (peer.refused) {
+    fx.push(
+      log(
+        "info",
+        "peer.admitted",
+        `host ${hostName(s, peer.id)} admitted: ${peer.refused} resolved`,
+      ),
+    );
+    peer.refused = undefined;
+  }
+  const name = hostName(s, peer.id);
+  if (hb.flags & FLAG_LEAVING) {
+    if (peer.alive) markDown(s, peer, "left the cluster (bow-out)", now, fx);
+    return;
+  }
+  if (!peer.alive) {
+    peer.alive = true;
+    peer.downSince = undefined;
+    fx.push(log("info", "peer.up", `host ${name} is up`, { incarnation: hb.incarnation }));
+    recompute(s, `host ${name} joined`, now, fx);
+  } else {
+    if (restarted) {
+      fx.push(
+        log("info", "peer.restarted", `host ${name} restarted`, { incarnation: hb.incarnation }),
+      );
+    }
+    if (prevState !== hb.state) recompute(s, `host ${name} is ${hb.state}`, now, fx);
+  }
+  const fetch = wantsFetch(s, peer, now);
+  if (fetch) fx.push(fetch);
+  refreshAgreement(s, now, fx);
+}
+
+function duplicatePriority(s: NodeState, hb: Heartbeat): string | undefined {
+  const self = s.config.hosts.find((h) => h.id === s.selfId);
+  const rivals = [
+    ...(self ? [{ id: s.selfId, priority: self.priority }] : []),
+    ...[...s.peers.values()]
+      .filter((p) => p.alive && p.id !== hb.hostId && p.last)
+      .map((p) => ({ id: p.id, priority: p.last!.priority })),
+  ];
+  const clash = rivals.find((r) => r.priority === hb.priority);
+  if (!clash || hb.hostId < clash.id) return undefined;
+  return `duplicate priority ${hb.priority} (also held by host ${hostName(s, clash.id)})`;
+}
+
+function refuse(s: NodeState, peer: Peer, reason: string, now: number, fx: Effect[]) {
+  const fresh = peer.refused !== reason || now - (peer.refusedLoggedAt ?? -Infinity) > 60_000;
+  peer.refused = reason;
+  if (fresh) {
+    peer.refusedLoggedAt = now;
+    fx.push(log("warn", "peer.refused", `host ${hostName(s, peer.id)} not admitted: ${reason}`));
+  }
+  if (peer.alive) markDown(s, peer, `not admitted: ${reason}`, now, fx);
+}
+
+function noteForgery(
+  s: NodeState,
+  hostId: number | undefined,
+  from: string,
+  now: number,
+  fx: Effect[],
+) {
+  const peer = [...s.peers.values()].find((p) =>
+    p.id === hostId || s.config.hosts.some((h) => h.id === p.id && h.address === from)
+  );
+  if (!peer) return;
+  const reason = "config mismatch: cluster key differs (its heartbeats fail authentication)";
+  if (peer.refused === reason && now - (peer.refusedLoggedAt ?? -Infinity) < 60_000) return;
+  peer.refused = reason;
+  peer.refusedLoggedAt = now;
+  fx.push(
+    log("warn", "config.mismatch", `host ${hostName(s, peer.id)} (${from}): ${reason}`, {
+      field: "key",
+    }),
+  );
+}
+
+export function markDown(s: NodeState, peer: Peer, reason: string, now: number, fx: Effect[]) {
+  peer.alive = false;
+  peer.suspect = false;
+  peer.downSince = now;
+  fx.push(
+    log("warn", "peer.down", `host ${hostName(s, peer.id)} is down: ${reason}`, {
+      silentMs: now - peer.lastHeard,
+    }),
+  );
+  recompute(s, `host ${hostName(s, peer.id)} ${reason}`, now, fx);
+}
+
+function onTimers(s: NodeState, now: number, fx: Effect[]) {
+  const { periodMs, suspectMisses, deadMisses } = s.config.heartbeat;
+  const suspectAfter = periodMs * suspectMisses, deadAfter = periodMs * deadMisses;
+  let wake = Infinity;
+
+  for (const p of s.peers.values()) {
+    if (!p.alive) continue;
+    const age = now - p.lastHeard;
+    if (age >= suspectAfter) p.suspect = true;
+    if (age >= deadAfter && confirmedDown(s, p)) {
+      markDown(s, p, `missed ${Math.floor(age / periodMs)} heartbeats`, now, fx);
+      continue;
+    }
+    wake = Math.min(wake, p.lastHeard + (p.suspect ? deadAfter : suspectAfter));
+  }
+  if (s.awaitingMap && now - s.startedAt >= deadAfter && !s.pendingFetch) {
+    const established = [...s.peers.values()].some((p) => p.alive && p.last && p.last.epoch > 0);
+    if (!established || now - s.startedAt >= 4 * deadAfter) {
+      s.awaitingMap = false;
+      fx.push(log("info", "view.cold_start", "no established view among peers: computing one"));
+      recompute(s, "cold start", now, fx);
+    }
+  }
+  if (s.awaitingMap) wake = Math.min(wake, s.startedAt + deadAfter, now + periodMs);
+  if (s.admin === "draining" && s.drainDeadline !== undefined) {
+    if (now >= s.drainDeadline) {
+      s.admin = "stopped";
+      s.drainDeadline = undefined;
+      fx.push(log("info", "host.drained", "drain timeout reached: stopping"));
+      refreshAgreement(s, now, fx);
+    } else wake = Math.min(wake, s.drainDeadline);
+  }
+  if (s.pendingFetch && now - s.pendingFetch.at > 2000) s.pendingFetch = undefined;
+  if (now >= s.nextBeatAt) {
+    sendHeartbeat(s, now, fx);
+    s.nextBeatAt = now - s.nextBeatAt > periodMs ? now + periodMs : s.nextBeatAt + periodMs;
+  }
+  if (!s.leaving) fx.push({ kind: "armTimer", at: Math.min(wake, s.nextBeatAt) });
+}
+
+/** Every other live, unsuspected peer no longer hears `p` either (or there is none to ask). */
+function confirmedDown(s: NodeState, p: Peer): boolean {
+  const bit = s.hostBits.get(p.id);
+  if (bit === undefined) return true;
+  for (const q of s.peers.values()) {
+    if (q === p || !q.alive || q.suspect || !q.last) continue;
+    if (q.last.heard & (1 << bit)) return false;
+  }
+  return true;
+}
+
+/** A newer config: take it, keep what we know of peers that remain, and recompute. */
+export function adoptConfig(
+  s: NodeState,
+  config: NodeState["config"],
+  source: string,
+  now: number,
+  fx: Effect[],
+) {
+  if (config.version <= s.config.version || config.clusterId !== s.config.clusterId) return;
+  const from = s.config.version;
+  s.config = config;
+  s.configDigest = configDigest(config);
+  s.hostBits = hostIndex(config);
+  const ids = new Set(config.hosts.map((h) => h.id));
+  for (const id of [...s.peers.keys()]) if (!ids.has(id)) s.peers.delete(id);
+  for (const h of config.hosts) {
+    if (h.id !== s.selfId && !s.peers.has(h.id)) {
+      s.peers.set(h.id, {
+        id: h.id,
+        alive: false,
+        suspect: false,
+        lastHeard: 0,
+        incarnation: 0,
+        seq: 0,
+      });
+    }
+  }
+  for (const p of s.peers.values()) if (p.refused?.startsWith("config")) p.refused = undefined;
+  fx.push(
+    log("info", "config.adopted", `config version ${from} -> ${config.version} (from ${source})`),
+  );
+  recompute(s, `config version ${config.version}`, now, fx);
+}
+
+function cloneState(s: NodeState): NodeState {
+  const peers = new Map<number, Peer>();
+  for (const [id, p] of s.peers) peers.set(id, { ...p });
+  return { ...s, peers, drops: { ...s.drops } };
+}

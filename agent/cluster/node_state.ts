@@ -1,0 +1,144 @@
+/**
+ * The state one host keeps about the cluster, and how it starts.
+ *
+ * The host's own state keeps *desired* (admin, set by commands) apart from *actual*
+ * (derived from admin and agreement). Actual state:
+ *
+ *                  start / resume                       all peers report my view digest
+ *    stopped ─────────────────────────► converging ─────────────────────────► converged
+ *      ▲  ▲                               ▲   ▲  ◄──────────────────────────────┘
+ *      │  │        drain done / timeout   │   │        a view change, or a peer disagrees
+ *      │  └───────────── draining ◄───────┼───┴── drainstop
+ *      │ stop                             │ resume
+ *      └───────── (any) ── suspend ──► suspended
+ *
+ * A newcomer stays in `converging` with awaitingMap set until it adopts the cluster's view
+ * from a peer (or, after one detection time with no established peer, computes one itself).
+ */
+import { type ClusterConfig, configDigest, hostIndex } from "./config.ts";
+import type { BucketPlan } from "./effects.ts";
+import type { Heartbeat } from "./heartbeat_codec.ts";
+import { hexToBytes } from "./heartbeat_codec.ts";
+import { emptyView, type View } from "./view.ts";
+
+export type AdminState = "active" | "draining" | "stopped" | "suspended";
+export type ActualState = "converging" | "converged" | "draining" | "stopped" | "suspended";
+
+export type DropReason =
+  | "malformed"
+  | "version"
+  | "foreign-cluster"
+  | "forged"
+  | "replayed"
+  | "stale"
+  | "unknown-host"
+  | "self";
+
+export const DROP_REASONS: DropReason[] = [
+  "malformed",
+  "version",
+  "foreign-cluster",
+  "forged",
+  "replayed",
+  "stale",
+  "unknown-host",
+  "self",
+];
+
+export interface Peer {
+  id: number;
+  /** In this host's membership: heard, admitted and not declared dead. */
+  alive: boolean;
+  /** Missed suspectMisses periods: this host no longer vouches for it in its heard bitmap. */
+  suspect: boolean;
+  lastHeard: number;
+  incarnation: number;
+  seq: number;
+  last?: Heartbeat;
+  /** Why it is not admitted (config mismatch, duplicate priority, wrong key), if so. */
+  refused?: string;
+  /** When refusal was last logged, to log it once per minute rather than per packet. */
+  refusedLoggedAt?: number;
+  downSince?: number;
+}
+
+export interface NodeState {
+  selfId: number;
+  incarnation: number;
+  seq: number;
+  key: Uint8Array;
+  clusterIdBytes: Uint8Array;
+  config: ClusterConfig;
+  configDigest: Uint8Array;
+  /** Host id -> bit in heard bitmaps (config order by id). */
+  hostBits: Map<number, number>;
+  admin: AdminState;
+  actual: ActualState;
+  leaving: boolean;
+  startedAt: number;
+  awaitingMap: boolean;
+  peers: Map<number, Peer>;
+  view: View;
+  converged: boolean;
+  convergingSince: number;
+  lastConvergence?: { at: number; durationMs: number; epoch: number };
+  /** Maps at the last agreement: while converging, a host only keeps buckets it had then. */
+  agreedView?: View;
+  lastPlan?: BucketPlan;
+  drops: Record<DropReason, number>;
+  nextBeatAt: number;
+  lastSentAt: number;
+  drainDeadline?: number;
+  pendingFetch?: { hostId: number; what: "map" | "config"; at: number };
+}
+
+export interface NodeInit {
+  selfId: number;
+  incarnation: number;
+  key: Uint8Array;
+  config: ClusterConfig;
+  /** Desired state at start; a host that was stopped stays stopped across restarts. */
+  admin?: AdminState;
+}
+
+export function initialState(init: NodeInit, now: number): NodeState {
+  const peers = new Map<number, Peer>();
+  for (const h of init.config.hosts) {
+    if (h.id === init.selfId) continue;
+    peers.set(h.id, {
+      id: h.id,
+      alive: false,
+      suspect: false,
+      lastHeard: 0,
+      incarnation: 0,
+      seq: 0,
+    });
+  }
+  const admin = init.admin ?? "active";
+  return {
+    selfId: init.selfId,
+    incarnation: init.incarnation,
+    seq: 0,
+    key: init.key,
+    clusterIdBytes: hexToBytes(init.config.clusterId),
+    config: init.config,
+    configDigest: configDigest(init.config),
+    hostBits: hostIndex(init.config),
+    admin,
+    actual: admin === "active" ? "converging" : admin,
+    leaving: false,
+    startedAt: now,
+    awaitingMap: true,
+    peers,
+    view: emptyView(),
+    converged: false,
+    convergingSince: now,
+    drops: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
+    nextBeatAt: now,
+    lastSentAt: -Infinity,
+  };
+}
+
+export function hostName(s: NodeState, id: number): string {
+  return s.config.hosts.find((h) => h.id === id)?.name ?? `#${id}`;
+}
