@@ -41,24 +41,30 @@ export function eligibleMembers(s: NodeState): number[] {
 
 /** Recomputes the view after something that may change it; does nothing if it did not. */
 export function recompute(s: NodeState, reason: string, now: number, fx: Effect[]) {
+  let changed = false;
   if (!s.awaitingMap) {
     const next = computeView(s.view, s.config, eligibleMembers(s), s.view.epoch + 1);
     if (!equalBytes(next.viewDigest, s.view.viewDigest)) {
       const moved = bucketsMoved(s.view, next);
       s.view = next;
+      changed = true;
       fx.push(log("info", "view.changed", `view epoch ${next.epoch}: ${reason}`, {
         epoch: next.epoch,
         members: next.members.map((id) => hostName(s, id)),
         bucketsMoved: moved,
       }));
-      sendHeartbeat(s, now, fx);
     }
   }
-  refreshAgreement(s, now, fx);
+  // Tell peers at once (not at the next period) when our view changed.
+  if (!refreshAgreement(s, now, fx) && changed) sendHeartbeat(s, now, fx);
 }
 
-/** Re-derives `converged`, the actual state and the bucket plan. */
-export function refreshAgreement(s: NodeState, now: number, fx: Effect[]) {
+/**
+ * Re-derives `converged`, the actual state and the bucket plan. When the actual state
+ * changed it sends a heartbeat at once, so peers see it within a network delay; returns
+ * whether it did.
+ */
+export function refreshAgreement(s: NodeState, now: number, fx: Effect[]): boolean {
   const agreed = !s.awaitingMap && [...s.peers.values()].every((p) =>
     !p.alive || !!p.refused ||
     (!!p.last && !(p.last.flags & FLAG_AWAITING_MAP) &&
@@ -71,7 +77,7 @@ export function refreshAgreement(s: NodeState, now: number, fx: Effect[]) {
       log(
         "info",
         "cluster.converged",
-        `converged at epoch ${s.view.epoch} in ${now - s.convergingSince} ms`,
+        `converged at epoch ${s.view.epoch} in ${Math.round(now - s.convergingSince)} ms`,
         {
           epoch: s.view.epoch,
           durationMs: now - s.convergingSince,
@@ -84,12 +90,14 @@ export function refreshAgreement(s: NodeState, now: number, fx: Effect[]) {
   }
   if (agreed) s.agreedView = s.view;
   s.converged = agreed;
-  transition(s, desiredActual(s), fx);
+  const moved = transition(s, desiredActual(s), fx);
   const plan = bucketPlan(s);
   if (!s.lastPlan || !samePlan(plan, s.lastPlan)) {
     s.lastPlan = plan;
     fx.push({ kind: "applyBuckets", plan });
   }
+  if (moved) sendHeartbeat(s, now, fx);
+  return moved;
 }
 
 function desiredActual(s: NodeState): ActualState {
@@ -106,13 +114,14 @@ const ALLOWED: Record<ActualState, ActualState[]> = {
 };
 
 /** The one place the actual state changes: asserts the move, logs "A -> B". */
-export function transition(s: NodeState, to: ActualState, fx: Effect[]) {
+export function transition(s: NodeState, to: ActualState, fx: Effect[]): boolean {
   const from = s.actual;
-  if (from === to) return;
+  if (from === to) return false;
   if (!ALLOWED[from].includes(to)) throw new Error(`invalid transition ${from} -> ${to}`);
   s.actual = to;
   fx.push(log("info", "host.state", `${from} -> ${to}`, { from, to, epoch: s.view.epoch }));
   fx.push({ kind: "changed" });
+  return true;
 }
 
 /**

@@ -1,0 +1,64 @@
+/**
+ * The PeerClient port over HTTPS: TLS pinned to the cluster CA, every request signed with
+ * the cluster key (peer/request_auth.ts). Also used by the control API to reach other hosts.
+ */
+import type { PeerClient } from "../ports.ts";
+import type { ClusterConfig } from "../cluster/config.ts";
+import type { ViewSnapshot } from "../cluster/view.ts";
+import { signRequest } from "../peer/request_auth.ts";
+
+export interface HttpsPeerClientOptions {
+  caPem: string;
+  key: Uint8Array;
+  selfId: number;
+  port: number;
+  timeoutMs?: number;
+}
+
+export class HttpsPeerClient implements PeerClient {
+  #client: Deno.HttpClient;
+  #o: HttpsPeerClientOptions;
+
+  constructor(o: HttpsPeerClientOptions) {
+    this.#o = o;
+    this.#client = Deno.createHttpClient({ caCerts: [o.caPem] });
+  }
+
+  fetchView(address: string): Promise<ViewSnapshot> {
+    return this.request<ViewSnapshot>(address, "GET", "/peer/v1/view");
+  }
+
+  fetchConfig(address: string): Promise<ClusterConfig> {
+    return this.request<ClusterConfig>(address, "GET", "/peer/v1/config");
+  }
+
+  async pushConfig(address: string, config: ClusterConfig): Promise<void> {
+    await this.request(address, "POST", "/peer/v1/config", config);
+  }
+
+  /** A signed JSON request to a peer; rejects with the peer's error message on a non-2xx. */
+  async request<T>(
+    address: string,
+    method: string,
+    pathAndQuery: string,
+    body?: unknown,
+  ): Promise<T> {
+    const text = body === undefined ? "" : JSON.stringify(body);
+    const path = pathAndQuery.split("?")[0];
+    const auth = signRequest(this.#o.key, this.#o.selfId, method, path, text, Date.now());
+    const res = await fetch(`https://${address}:${this.#o.port}${pathAndQuery}`, {
+      method,
+      client: this.#client,
+      headers: { authorization: auth, "content-type": "application/json" },
+      body: body === undefined ? undefined : text,
+      signal: AbortSignal.timeout(this.#o.timeoutMs ?? 3000),
+    });
+    const out = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error(out?.error ?? `HTTP ${res.status} from ${address}`);
+    return out as T;
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * A running agent: the driver, the peer API (HTTPS on the host's address) and the control
+ * API (unix socket in the state dir). main.ts builds the adapters and calls startAgent().
+ */
+import { Driver } from "./driver.ts";
+import { initialState } from "./cluster/node_state.ts";
+import type { AdminState } from "./cluster/node_state.ts";
+import type { ClusterConfig } from "./cluster/config.ts";
+import { createPeerApp } from "./peer/peer_app.ts";
+import { createControlApp } from "./control/control_app.ts";
+import type { HttpsPeerClient } from "./adapters/https_peer_client.ts";
+import type { Clock, RuleApplier, Transport } from "./ports.ts";
+import { b64, type Membership, socketPath, type StateDir } from "./state_dir.ts";
+
+export interface AgentOptions {
+  state: StateDir;
+  membership: Membership;
+  clock: Clock;
+  transport: Transport;
+  rules: RuleApplier;
+  peers: HttpsPeerClient;
+  /** Where the peer API listens; defaults to the host's address and the config's peer port. */
+  peerListen?: { hostname: string; port: number };
+}
+
+export interface RunningAgent {
+  driver: Driver;
+  stop(): Promise<void>;
+}
+
+const ADMIN_KEY = "admin_state";
+const RETENTION = { maxAgeMs: 30 * 86_400_000, maxCount: 1_000_000 };
+
+export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
+  const { state, membership: m } = o;
+  const sock = socketPath(state.dir);
+  await claimSocket(sock, state.dir);
+  const admin = (state.store.getSetting(ADMIN_KEY) ?? "active") as AdminState;
+  const node = initialState(
+    {
+      selfId: m.identity.hostId,
+      incarnation: state.store.nextIncarnation(),
+      key: m.key,
+      config: m.config,
+      admin,
+    },
+    o.clock.now(),
+  );
+  const driver = new Driver(node, {
+    clock: o.clock,
+    transport: o.transport,
+    peers: o.peers,
+    rules: o.rules,
+    events: state.events,
+    saveConfig: (c) => state.store.saveConfig(c, c.version),
+    hostName: m.identity.name,
+  });
+  driver.onChange(() => {
+    if (driver.state.admin !== (state.store.getSetting(ADMIN_KEY) ?? "active")) {
+      state.store.setSetting(ADMIN_KEY, driver.state.admin);
+    }
+  });
+
+  const peerApp = createPeerApp({
+    agent: {
+      snapshot: () => driver.snapshot(),
+      config: () => driver.state.config,
+      status: () => driver.status(),
+      adoptConfig: (config, source) => driver.input({ kind: "config", config, source }),
+      command: (cmd, by) => driver.command(cmd, by),
+    },
+    key: m.key,
+    caPem: m.caCert,
+    events: state.events,
+    join: {
+      store: state.store,
+      config: () => driver.state.config,
+      publish: (config) => driver.publishConfig(config),
+      ca: { certPem: m.caCert, keyPem: m.caKey },
+      clusterKeyB64: b64(m.key),
+      now: () => Date.now(),
+    },
+    now: () => Date.now(),
+  });
+  const listen = o.peerListen ?? { hostname: m.identity.address, port: m.config.peerPort };
+  const peerServer = Deno.serve(
+    { ...listen, cert: m.hostCert, key: m.hostKey, onListen: () => {} },
+    peerApp.fetch,
+  );
+
+  const controlApp = createControlApp({
+    status: () => driver.status(),
+    stats: () => ({ ...driver.stats, drops: driver.state.drops, plan: driver.plan }),
+    command: (cmd, by) => driver.command(cmd, by),
+    reloadConfig: async () => {
+      const latest = state.store.latestConfig()!.config as ClusterConfig;
+      if (latest.version <= driver.state.config.version) {
+        return { version: driver.state.config.version, pushed: [], failed: [] };
+      }
+      return { version: latest.version, ...(await driver.publishConfig(latest)) };
+    },
+    peerRequest: (address, method, path, body) => o.peers.request(address, method, path, body),
+  });
+  const controlServer = Deno.serve(
+    { transport: "unix", path: sock, onListen: () => {} },
+    controlApp.fetch,
+  );
+  Deno.chmodSync(sock, 0o600);
+
+  const prune = setInterval(() => state.events.prune({ ...RETENTION, now: Date.now() }), 3_600_000);
+  state.events.prune({ ...RETENTION, now: Date.now() });
+  driver.start();
+
+  let stopping: Promise<void> | undefined;
+  return {
+    driver,
+    stop: () =>
+      stopping ??= (async () => {
+        clearInterval(prune);
+        await driver.stop();
+        await Promise.allSettled([peerServer.shutdown(), controlServer.shutdown()]);
+        o.peers.close();
+        try {
+          Deno.removeSync(sock);
+        } catch { /* already gone */ }
+      })(),
+  };
+}
+
+/** Refuses to start beside a live agent; removes the socket a crashed one left behind. */
+async function claimSocket(path: string, dir: string): Promise<void> {
+  try {
+    Deno.statSync(path);
+  } catch {
+    return;
+  }
+  try {
+    const conn = await Deno.connect({ transport: "unix", path });
+    conn.close();
+    throw new Error(
+      `an agent is already running for ${dir} (its socket ${path} answers): stop it first`,
+    );
+  } catch (e) {
+    if (e instanceof Error && e.message.startsWith("an agent is already running")) throw e;
+    Deno.removeSync(path);
+  }
+}

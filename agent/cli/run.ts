@@ -1,0 +1,58 @@
+/**
+ * `appliance run`: the agent, in the foreground, until SIGINT or SIGTERM, which bow out
+ * (a final heartbeat) so peers converge at once.
+ */
+import { CliError, type Command, COMMON_HELP, parseFlags } from "./cli.ts";
+import { loadMembership, openStateDir } from "../state_dir.ts";
+import type { RunningAgent } from "../agent.ts";
+import type { Membership, StateDir } from "../state_dir.ts";
+
+const HELP = `Usage: appliance run [options]
+
+Runs this host's agent in the foreground: heartbeats, convergence, the peer API on the
+host's address and the control socket for the other commands. SIGINT or SIGTERM stops it
+cleanly with a bow-out, so the other hosts converge at once.
+
+${COMMON_HELP}`;
+
+/** Builds the real adapters and starts the agent: supplied by main.ts (composition root). */
+export type AgentFactory = (state: StateDir, membership: Membership) => Promise<RunningAgent>;
+
+export function runCommand(start: AgentFactory): Command {
+  return {
+    name: "run",
+    summary: "run this host's agent in the foreground",
+    help: HELP,
+    async run(args) {
+      const f = parseFlags(this, args, {});
+      if (!f) return 0;
+      const state = openStateDir(f.values["state-dir"] as string, { create: false });
+      let agent: RunningAgent;
+      try {
+        agent = await start(state, loadMembership(state));
+      } catch (e) {
+        state.close();
+        throw new CliError(`run: ${(e as Error).message}`);
+      }
+      const m = agent.driver.state.config;
+      const me = m.hosts.find((h) => h.id === agent.driver.state.selfId)!;
+      console.error(
+        `appliance: agent "${me.name}" running (${me.address}, cluster ${m.clusterId}, cluster IP ${m.clusterIp}, ` +
+          `${m.hosts.length} host(s)); Ctrl-C to stop`,
+      );
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          Deno.removeSignalListener("SIGINT", stop);
+          Deno.removeSignalListener("SIGTERM", stop);
+          resolve();
+        };
+        Deno.addSignalListener("SIGINT", stop);
+        Deno.addSignalListener("SIGTERM", stop);
+      });
+      console.error("appliance: stopping (bow-out sent)");
+      await agent.stop();
+      state.close();
+      return 0;
+    },
+  };
+}

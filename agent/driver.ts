@@ -1,0 +1,191 @@
+/**
+ * The driver: the one place the cluster core's effects are carried out. It feeds inputs
+ * (packets, timers, commands, fetched views) to `step`, runs the effects in order, and
+ * keeps the latest state for observers (status, the panel).
+ */
+import type { AdminCommand, BucketPlan, Effect, Input } from "./cluster/effects.ts";
+import { step } from "./cluster/membership.ts";
+import type { NodeState } from "./cluster/node_state.ts";
+import type { ClusterConfig } from "./cluster/config.ts";
+import { type ClusterStatus, describe } from "./cluster/status.ts";
+import { toSnapshot, type ViewSnapshot } from "./cluster/view.ts";
+import type { Clock, PeerClient, RuleApplier, Transport } from "./ports.ts";
+import type { EventLog } from "../db/event_log.ts";
+
+export interface DriverDeps {
+  clock: Clock;
+  transport: Transport;
+  peers: PeerClient;
+  rules: RuleApplier;
+  events: EventLog;
+  /** Called with every config this host adopts, so it can be persisted. */
+  saveConfig: (config: ClusterConfig) => void;
+  hostName: string;
+}
+
+export interface StepStats {
+  steps: number;
+  packets: number;
+  /** Total and worst time spent in step() for packets, in ms. */
+  packetMs: number;
+  worstPacketMs: number;
+}
+
+export class Driver {
+  #state: NodeState;
+  #deps: DriverDeps;
+  #listeners = new Set<() => void>();
+  #applying: Promise<void> = Promise.resolve();
+  #stopped = false;
+  readonly stats: StepStats = { steps: 0, packets: 0, packetMs: 0, worstPacketMs: 0 };
+
+  constructor(state: NodeState, deps: DriverDeps) {
+    this.#state = state;
+    this.#deps = deps;
+  }
+
+  get state(): NodeState {
+    return this.#state;
+  }
+
+  start(): void {
+    this.#deps.transport.onPacket((bytes, from) => this.input({ kind: "packet", bytes, from }));
+    this.input({ kind: "tick" });
+  }
+
+  /** Feeds one input to the core and runs its effects. Returns a refusal reason, if any. */
+  input(input: Input): string | undefined {
+    if (this.#stopped) return "the agent is stopping";
+    const t0 = input.kind === "packet" ? performance.now() : 0;
+    const before = this.#state.config.version;
+    const r = step(this.#state, input, this.#deps.clock.now());
+    this.#state = r.state;
+    this.stats.steps++;
+    if (input.kind === "packet") {
+      const dt = performance.now() - t0;
+      this.stats.packets++;
+      this.stats.packetMs += dt;
+      if (dt > this.stats.worstPacketMs) this.stats.worstPacketMs = dt;
+    }
+    if (r.state.config.version !== before) this.#deps.saveConfig(r.state.config);
+    for (const e of r.effects) this.#run(e);
+    return r.error;
+  }
+
+  command(command: AdminCommand, by: string): string | undefined {
+    return this.input({ kind: "command", command, by });
+  }
+
+  /** Adopts a config edited on this host and pushes it to every other member. */
+  async publishConfig(config: ClusterConfig): Promise<{ pushed: string[]; failed: string[] }> {
+    this.input({ kind: "config", config, source: "local edit" });
+    const others = config.hosts.filter((h) => h.id !== this.#state.selfId);
+    const results = await Promise.allSettled(
+      others.map((h) => this.#deps.peers.pushConfig(h.address, config)),
+    );
+    const pushed: string[] = [], failed: string[] = [];
+    results.forEach((r, i) => (r.status === "fulfilled" ? pushed : failed).push(others[i].name));
+    return { pushed, failed };
+  }
+
+  status(): ClusterStatus {
+    return describe(this.#state, this.#deps.clock.now(), this.#deps.clock.wallNow());
+  }
+
+  snapshot(): ViewSnapshot {
+    return toSnapshot(this.#state.view, this.#state.config.version);
+  }
+
+  get plan(): BucketPlan | undefined {
+    return this.#state.lastPlan;
+  }
+
+  onChange(fn: () => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  /** Bows out (peers converge at once), clears the dataplane and closes the transport. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.input({ kind: "command", command: "leave", by: "shutdown" });
+    this.#stopped = true;
+    this.#deps.clock.clearTimer();
+    await this.#applying;
+    await this.#deps.rules.clear();
+    // Give the kernel a moment to put the bow-out datagrams on the wire before closing.
+    await new Promise((r) => setTimeout(r, 20));
+    await this.#deps.transport.close();
+  }
+
+  #run(e: Effect): void {
+    const d = this.#deps;
+    switch (e.kind) {
+      case "send":
+        d.transport.send(e.to, e.bytes);
+        break;
+      case "armTimer":
+        if (!this.#stopped) d.clock.setTimer(e.at, () => this.input({ kind: "tick" }));
+        break;
+      case "log":
+        d.events.append({
+          ts: d.clock.wallNow(),
+          host: d.hostName,
+          level: e.level,
+          kind: e.type,
+          message: e.message,
+          details: e.details,
+        });
+        break;
+      case "applyBuckets": {
+        const plan = e.plan;
+        this.#applying = this.#applying.then(() => d.rules.apply(plan)).catch((err) => {
+          this.#logError("dataplane.apply_failed", `applying the bucket plan failed: ${err}`);
+        });
+        break;
+      }
+      case "fetchMap":
+        d.peers.fetchView(e.address).then(
+          (snapshot) => this.input({ kind: "snapshot", hostId: e.hostId, snapshot }),
+          (err) =>
+            this.input({
+              kind: "fetchFailed",
+              hostId: e.hostId,
+              what: "map",
+              error: String(err?.message ?? err),
+            }),
+        );
+        break;
+      case "fetchConfig":
+        d.peers.fetchConfig(e.address).then(
+          (config) =>
+            this.input(
+              e.reason === "newer"
+                ? { kind: "config", config, source: `host #${e.hostId}` }
+                : { kind: "peerConfig", hostId: e.hostId, config },
+            ),
+          (err) =>
+            this.input({
+              kind: "fetchFailed",
+              hostId: e.hostId,
+              what: "config",
+              error: String(err?.message ?? err),
+            }),
+        );
+        break;
+      case "changed":
+        for (const fn of this.#listeners) fn();
+        break;
+    }
+  }
+
+  #logError(kind: string, message: string) {
+    this.#deps.events.append({
+      ts: this.#deps.clock.wallNow(),
+      host: this.#deps.hostName,
+      level: "error",
+      kind,
+      message,
+    });
+  }
+}

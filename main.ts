@@ -1,0 +1,109 @@
+/**
+ * appliance: a Linux web-farm cluster in one program. CLI and composition root: the only
+ * place real adapters are chosen.
+ */
+import { CliError, type Command, UsageError } from "./agent/cli/cli.ts";
+import { initCommand } from "./agent/cli/init.ts";
+import { joinCommand } from "./agent/cli/join.ts";
+import { runCommand } from "./agent/cli/run.ts";
+import { statusCommand } from "./agent/cli/status.ts";
+import { hostCommand } from "./agent/cli/host_commands.ts";
+import { eventsCommand } from "./agent/cli/events.ts";
+import { tokenCommand } from "./agent/cli/token.ts";
+import { rulesCommand } from "./agent/cli/rules.ts";
+import { configCommand } from "./agent/cli/config_cmd.ts";
+import { demoCommand } from "./agent/cli/demo.ts";
+import { AgentNotRunning } from "./agent/control/control_client.ts";
+import { StateError } from "./db/state_error.ts";
+import { startAgent } from "./agent/agent.ts";
+import { SystemClock } from "./agent/adapters/system_clock.ts";
+import { UdpTransport } from "./agent/adapters/udp_transport.ts";
+import { HttpsPeerClient } from "./agent/adapters/https_peer_client.ts";
+import { RecordingRuleApplier } from "./agent/adapters/recording_rule_applier.ts";
+import type { AgentFactory } from "./agent/cli/run.ts";
+
+const startRealAgent: AgentFactory = async (state, m) => {
+  const transport = await UdpTransport.bind(m.identity.address, m.config.heartbeat.port);
+  const peers = new HttpsPeerClient({
+    caPem: m.caCert,
+    key: m.key,
+    selfId: m.identity.hostId,
+    port: m.config.peerPort,
+  });
+  try {
+    return await startAgent({
+      state,
+      membership: m,
+      clock: new SystemClock(),
+      transport,
+      rules: new RecordingRuleApplier(),
+      peers,
+    });
+  } catch (e) {
+    await transport.close();
+    peers.close();
+    throw e;
+  }
+};
+
+export const COMMANDS: Command[] = [
+  initCommand,
+  joinCommand,
+  runCommand(startRealAgent),
+  statusCommand,
+  eventsCommand,
+  hostCommand("drainstop"),
+  hostCommand("stop"),
+  hostCommand("start"),
+  hostCommand("suspend"),
+  hostCommand("resume"),
+  rulesCommand,
+  configCommand,
+  tokenCommand,
+  demoCommand,
+];
+
+function usage(): string {
+  const w = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    "Usage: appliance <command> [options]",
+    "",
+    "A web-farm cluster: hosts share one cluster IP, split connections, take over a failed",
+    "host's share in under a second, and keep their web content identical.",
+    "",
+    "Commands:",
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
+    "",
+    "Run `appliance <command> --help` for a command's options.",
+  ].join("\n");
+}
+
+export async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) {
+    console.error(`appliance: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await cmd.run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`appliance ${e.message}\n(see: appliance ${name} --help)`);
+      return 2;
+    }
+    if (e instanceof CliError || e instanceof StateError || e instanceof AgentNotRunning) {
+      console.error(`appliance: ${e.message}`);
+      return 1;
+    }
+    if (Deno.env.get("APPLIANCE_DEBUG")) console.error(e);
+    console.error(`appliance ${name}: ${(e as Error)?.message ?? e}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,39 @@
+/**
+ * Builds dist/: `--bundle` makes one self-contained dist/appliance.js (every npm package
+ * inlined, only node: built-ins and Deno APIs left) that runs with `deno run` and no
+ * node_modules. Without flags it only prepares what `deno compile` needs.
+ */
+import * as esbuild from "esbuild";
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({ args: Deno.args, options: { bundle: { type: "boolean" } } });
+const root = new URL("..", import.meta.url).pathname;
+
+if (values.bundle) {
+  const t0 = performance.now();
+  const result = await esbuild.build({
+    entryPoints: [`${root}${Deno.env.get("BUNDLE_ENTRY") ?? "main.ts"}`],
+    outfile: `${root}dist/appliance.js`,
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    target: "es2022",
+    mainFields: ["module", "main"],
+    conditions: ["import", "module", "default"],
+    external: ["node:*"],
+    minifySyntax: true,
+    legalComments: "none",
+    banner: {
+      js: "// appliance: bundled by `deno task bundle`; run with: deno run -A dist/appliance.js",
+    },
+    logLevel: "warning",
+    metafile: true,
+  });
+  await esbuild.stop();
+  const bytes = (await Deno.stat(`${root}dist/appliance.js`)).size;
+  console.error(
+    `dist/appliance.js: ${(bytes / 1024).toFixed(0)} KiB from ${
+      Object.keys(result.metafile.inputs).length
+    } files in ${Math.round(performance.now() - t0)} ms`,
+  );
+}
