@@ -29,6 +29,10 @@ export interface StepStats {
   /** Total and worst time spent in step() for packets, in ms. */
   packetMs: number;
   worstPacketMs: number;
+  /** How late timers fired (event-loop stalls): worst, and how many fired over a period late. */
+  worstTimerLateMs: number;
+  timersLateOverPeriod: number;
+  timers: number;
 }
 
 export class Driver {
@@ -37,7 +41,15 @@ export class Driver {
   #listeners = new Set<() => void>();
   #applying: Promise<void> = Promise.resolve();
   #stopped = false;
-  readonly stats: StepStats = { steps: 0, packets: 0, packetMs: 0, worstPacketMs: 0 };
+  readonly stats: StepStats = {
+    steps: 0,
+    packets: 0,
+    packetMs: 0,
+    worstPacketMs: 0,
+    worstTimerLateMs: 0,
+    timersLateOverPeriod: 0,
+    timers: 0,
+  };
 
   constructor(state: NodeState, deps: DriverDeps) {
     this.#state = state;
@@ -125,7 +137,13 @@ export class Driver {
         d.transport.send(e.to, e.bytes);
         break;
       case "armTimer":
-        if (!this.#stopped) d.clock.setTimer(e.at, () => this.input({ kind: "tick" }));
+        if (!this.#stopped) {
+          const at = e.at;
+          d.clock.setTimer(at, () => {
+            this.#noteLateness(d.clock.now() - at);
+            this.input({ kind: "tick" });
+          });
+        }
         break;
       case "log":
         d.events.append({
@@ -177,6 +195,13 @@ export class Driver {
         for (const fn of this.#listeners) fn();
         break;
     }
+  }
+
+  #noteLateness(late: number) {
+    const st = this.stats;
+    st.timers++;
+    if (late > st.worstTimerLateMs) st.worstTimerLateMs = late;
+    if (late > this.#state.config.heartbeat.periodMs) st.timersLateOverPeriod++;
   }
 
   #logError(kind: string, message: string) {

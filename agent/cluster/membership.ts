@@ -201,7 +201,9 @@ function onTimers(s: NodeState, now: number, fx: Effect[]) {
       markDown(s, p, `missed ${Math.floor(age / periodMs)} heartbeats`, now, fx);
       continue;
     }
-    wake = Math.min(wake, p.lastHeard + (p.suspect ? deadAfter : suspectAfter));
+    // A passed deadline (a death awaiting confirmation) is re-checked with each heartbeat.
+    const due = p.lastHeard + (p.suspect ? deadAfter : suspectAfter);
+    if (due > now) wake = Math.min(wake, due);
   }
   if (s.awaitingMap && now - s.startedAt >= deadAfter && !s.pendingFetch) {
     const established = [...s.peers.values()].some((p) => p.alive && p.last && p.last.epoch > 0);
@@ -211,7 +213,9 @@ function onTimers(s: NodeState, now: number, fx: Effect[]) {
       recompute(s, "cold start", now, fx);
     }
   }
-  if (s.awaitingMap) wake = Math.min(wake, s.startedAt + deadAfter, now + periodMs);
+  if (s.awaitingMap && s.startedAt + deadAfter > now) {
+    wake = Math.min(wake, s.startedAt + deadAfter);
+  }
   if (s.admin === "draining" && s.drainDeadline !== undefined) {
     if (now >= s.drainDeadline) {
       s.admin = "stopped";
@@ -225,6 +229,7 @@ function onTimers(s: NodeState, now: number, fx: Effect[]) {
     sendHeartbeat(s, now, fx);
     s.nextBeatAt = now - s.nextBeatAt > periodMs ? now + periodMs : s.nextBeatAt + periodMs;
   }
+  // The next heartbeat is always in the future, so the timer never spins.
   if (!s.leaving) fx.push({ kind: "armTimer", at: Math.min(wake, s.nextBeatAt) });
 }
 

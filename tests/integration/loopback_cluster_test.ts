@@ -106,3 +106,84 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "join refuses a used, an expired and another cluster's token with the reason; garbage heartbeats are counted",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const baseDir = await Deno.makeTempDir({ prefix: "appliance-it-" });
+    let lab: LoopbackCluster | undefined;
+    try {
+      const subnet = runSubnet();
+      lab = await LoopbackCluster.create({ hosts: 2, subnet, baseDir, command: COMMAND });
+      const [h1] = lab.hosts;
+      const url = `https://${h1.address}:7947`;
+      const join = (token: string, name: string) =>
+        lab!.cli([
+          "join",
+          url,
+          "--token",
+          token,
+          "--interface",
+          "lo",
+          "--address",
+          `${subnet}.99`,
+          "--name",
+          name,
+          "--state-dir",
+          `${baseDir}/${name}`,
+        ]).then(() => "joined", (e: Error) => e.message);
+
+      const token = (ttl: string) =>
+        lab!.cli(["token", "create", "--ttl", ttl, "--json", "--state-dir", h1.stateDir]).then((
+          t,
+        ) => JSON.parse(t).token as string);
+      const used = await token("1h");
+      assertEquals(await join(used, "x1"), "joined");
+      assert((await join(used, "x2")).includes("already used"), "a used token is refused");
+
+      const short = await token("1s");
+      await new Promise((r) => setTimeout(r, 1100));
+      assert((await join(short, "x3")).includes("expired"), "an expired token is refused");
+
+      const other = JSON.parse(
+        await lab.cli([
+          "init",
+          "--cluster-ip",
+          "198.18.0.200",
+          "--interface",
+          "lo",
+          "--address",
+          `${subnet}.98`,
+          "--state-dir",
+          `${baseDir}/other`,
+          "--json",
+        ]),
+      ).token as string;
+      const wrong = await join(other, "x4");
+      assert(wrong.includes("fingerprint") && wrong.includes("another cluster"), wrong);
+
+      // Garbage on the heartbeat port is counted by reason and the agent keeps running.
+      const { default: dgram } = await import("node:dgram");
+      const sock = dgram.createSocket("udp4");
+      await new Promise<void>((r) => sock.bind(0, `${subnet}.97`, () => r()));
+      for (let i = 0; i < 50; i++) sock.send(new Uint8Array(i + 1).fill(i), 7946, h1.address);
+      await new Promise((r) => setTimeout(r, 300));
+      sock.close();
+      const { callAgent } = await import("../../agent/control/control_client.ts");
+      const stats = await callAgent<{ drops: Record<string, number> }>(
+        h1.stateDir,
+        "GET",
+        "/stats",
+      );
+      assert(stats.drops.malformed >= 50, JSON.stringify(stats.drops));
+      const s = await lab.status(h1);
+      assert(s.hosts.some((h) => h.name === "x1"), "the joined host appears in the config");
+    } finally {
+      await lab?.cleanup();
+      await Deno.remove(baseDir, { recursive: true }).catch(() => {});
+    }
+  },
+});
