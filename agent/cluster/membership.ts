@@ -32,6 +32,7 @@ export function step(state: NodeState, input: Input, now: number): StepResult {
   const s = cloneState(state);
   const fx: Effect[] = [];
   let error: string | undefined;
+  noteStall(s, now, fx);
   switch (input.kind) {
     case "packet":
       onPacket(s, input.bytes, input.from, now, fx);
@@ -71,7 +72,29 @@ export function step(state: NodeState, input: Input, now: number): StepResult {
       break;
   }
   onTimers(s, now, fx);
+  s.lastStepAt = now;
   return { state: s, effects: fx, error };
+}
+
+/**
+ * If this host itself was frozen (a long GC, a loaded machine, SIGSTOP) every peer looks
+ * silent at once, and whichever peer is checked first would lose its confirmer. So after
+ * our own stall of suspectMisses periods, liveness judgements wait one period, by which
+ * time the heartbeats queued in the socket have been read.
+ */
+function noteStall(s: NodeState, now: number, fx: Effect[]) {
+  const { periodMs, suspectMisses } = s.config.heartbeat;
+  const gap = now - s.lastStepAt;
+  if (gap < periodMs * suspectMisses) return;
+  s.graceUntil = now + periodMs;
+  fx.push(
+    log(
+      "warn",
+      "host.stalled",
+      `this host was stalled for ${Math.round(gap)} ms: liveness checks wait one period`,
+      { gapMs: Math.round(gap) },
+    ),
+  );
 }
 
 function onPacket(s: NodeState, bytes: Uint8Array, from: string, now: number, fx: Effect[]) {
@@ -193,8 +216,10 @@ function onTimers(s: NodeState, now: number, fx: Effect[]) {
   const suspectAfter = periodMs * suspectMisses, deadAfter = periodMs * deadMisses;
   let wake = Infinity;
 
+  const judging = now >= s.graceUntil;
+  if (!judging) wake = s.graceUntil;
   for (const p of s.peers.values()) {
-    if (!p.alive) continue;
+    if (!p.alive || !judging) continue;
     const age = now - p.lastHeard;
     if (age >= suspectAfter) p.suspect = true;
     if (age >= deadAfter && confirmedDown(s, p)) {

@@ -89,6 +89,10 @@ export interface NodeState {
   nextBeatAt: number;
   lastSentAt: number;
   drainDeadline?: number;
+  /** When step() last ran: a gap of suspectMisses periods means this host itself stalled. */
+  lastStepAt: number;
+  /** After a stall of our own, nobody is suspected or declared dead until then. */
+  graceUntil: number;
   pendingFetch?: { hostId: number; what: "map" | "config"; at: number };
 }
 
@@ -136,6 +140,8 @@ export function initialState(init: NodeInit, now: number): NodeState {
     drops: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
     nextBeatAt: now,
     lastSentAt: -Infinity,
+    lastStepAt: now,
+    graceUntil: -Infinity,
   };
 }
 

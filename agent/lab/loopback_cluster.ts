@@ -157,10 +157,12 @@ export class LoopbackCluster {
     const live = this.hosts.filter((h) => h.proc);
     const names = live.map((h) => h.name).sort().join(",");
     for (const h of live) {
-      await this.waitFor(h, (s) =>
-        s.converged &&
-        s.hosts.filter((x) => x.state !== "unreachable").map((x) => x.name).sort().join(",") ===
-          names, timeoutMs);
+      // Each host agrees, and reports every live host (itself included) converged.
+      await this.waitFor(h, (s) => {
+        const up = s.hosts.filter((x) => x.state !== "unreachable");
+        return s.converged && up.map((x) => x.name).sort().join(",") === names &&
+          up.every((x) => x.state === "converged");
+      }, timeoutMs);
     }
   }
 
