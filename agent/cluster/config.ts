@@ -187,7 +187,7 @@ export function validateConfig(c: ClusterConfig): string[] {
   if (!int(hb.periodMs, 20, 10_000)) errs.push("heartbeat.periodMs must be 20..10000");
   if (!int(hb.suspectMisses, 2, 100)) errs.push("heartbeat.suspectMisses must be 2..100");
   if (!int(hb.deadMisses, 5, 100)) {
-    errs.push("heartbeat.deadMisses must be at least 5 (NLB's floor)");
+    errs.push("heartbeat.deadMisses must be 5..100 (5 is NLB's floor)");
   }
   if (hb.suspectMisses >= hb.deadMisses) {
     errs.push("heartbeat.suspectMisses must be smaller than heartbeat.deadMisses");

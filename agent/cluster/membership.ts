@@ -43,6 +43,7 @@ export function step(state: NodeState, input: Input, now: number): StepResult {
       error = applyCommand(s, input.command, input.by ?? "local", now, fx);
       break;
     case "config":
+      if (s.pendingFetch?.what === "config") s.pendingFetch = undefined;
       adoptConfig(s, input.config, input.source, now, fx);
       break;
     case "peerConfig":
@@ -68,6 +69,7 @@ export function step(state: NodeState, input: Input, now: number): StepResult {
         s.admin = "stopped";
         s.drainDeadline = undefined;
         fx.push(log("info", "host.drained", "drain finished: no established connections left"));
+        refreshAgreement(s, now, fx);
       }
       break;
   }
@@ -177,6 +179,11 @@ function refuse(s: NodeState, peer: Peer, reason: string, now: number, fx: Effec
   if (peer.alive) markDown(s, peer, `not admitted: ${reason}`, now, fx);
 }
 
+/**
+ * A forged heartbeat naming a member, or from a member's address: most likely that host
+ * holds another cluster key. Logged once a minute; the packet is unauthenticated, so it
+ * changes nothing about the member's admission.
+ */
 function noteForgery(
   s: NodeState,
   hostId: number | undefined,
@@ -187,11 +194,9 @@ function noteForgery(
   const peer = [...s.peers.values()].find((p) =>
     p.id === hostId || s.config.hosts.some((h) => h.id === p.id && h.address === from)
   );
-  if (!peer) return;
+  if (!peer || now - (peer.forgeryLoggedAt ?? -Infinity) < 60_000) return;
+  peer.forgeryLoggedAt = now;
   const reason = "config mismatch: cluster key differs (its heartbeats fail authentication)";
-  if (peer.refused === reason && now - (peer.refusedLoggedAt ?? -Infinity) < 60_000) return;
-  peer.refused = reason;
-  peer.refusedLoggedAt = now;
   fx.push(
     log("warn", "config.mismatch", `host ${hostName(s, peer.id)} (${from}): ${reason}`, {
       field: "key",
@@ -250,7 +255,7 @@ function onTimers(s: NodeState, now: number, fx: Effect[]) {
     } else wake = Math.min(wake, s.drainDeadline);
   }
   if (s.pendingFetch && now - s.pendingFetch.at > 2000) s.pendingFetch = undefined;
-  if (now >= s.nextBeatAt) {
+  if (!s.leaving && now >= s.nextBeatAt) {
     sendHeartbeat(s, now, fx);
     s.nextBeatAt = now - s.nextBeatAt > periodMs ? now + periodMs : s.nextBeatAt + periodMs;
   }

@@ -60,6 +60,8 @@ export interface Peer {
   /** When refusal was last logged, to log it once per minute rather than per packet. */
   refusedLoggedAt?: number;
   downSince?: number;
+  /** When a forged heartbeat naming it was last logged (another cluster key?). */
+  forgeryLoggedAt?: number;
 }
 
 export interface NodeState {
@@ -140,6 +142,7 @@ export function initialState(init: NodeInit, now: number): NodeState {
     drops: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
     nextBeatAt: now,
     lastSentAt: -Infinity,
+    drainDeadline: admin === "draining" ? now + init.config.drainTimeoutMs : undefined,
     lastStepAt: now,
     graceUntil: -Infinity,
   };

@@ -130,7 +130,9 @@ export function fromSnapshot(s: ViewSnapshot, buckets: number): Pick<View, "maps
   if (!Number.isInteger(s.epoch) || s.epoch < 0) return "epoch is not a non-negative integer";
   const maps: Record<string, BucketMap> = {};
   for (const [id, arr] of Object.entries(s.maps ?? {})) {
-    if (!Array.isArray(arr) || arr.length !== buckets) return `map ${id} does not have ${buckets}`;
+    if (!Array.isArray(arr) || arr.length !== buckets) {
+      return `map ${id} does not have ${buckets} buckets`;
+    }
     maps[id] = Uint32Array.from(arr);
   }
   return { maps };
