@@ -1,0 +1,185 @@
+import assert from "node:assert/strict";
+import {
+  collapse,
+  orderRules,
+  renderLeaseRefresh,
+  renderLeftoverCleanup,
+  renderRuleset,
+  renderTeardown,
+  type RulesetInput,
+  seedFromClusterId,
+} from "../../../agent/dataplane/nft_rules.ts";
+import { config, plan, range, rule } from "./_nft_fixtures.ts";
+
+const GOLDEN = new URL("./golden/", import.meta.url);
+
+/** Compares `text` with golden/<name> byte for byte; UPDATE_GOLDEN=1 rewrites the file. */
+async function golden(name: string, text: string) {
+  const url = new URL(name, GOLDEN);
+  if (Deno.env.get("UPDATE_GOLDEN") === "1") {
+    await Deno.writeTextFile(url, text);
+    return;
+  }
+  let want: string;
+  try {
+    want = await Deno.readTextFile(url);
+  } catch {
+    throw new Error(`golden/${name} is missing: run with UPDATE_GOLDEN=1, then review it`);
+  }
+  assert.equal(text, want, `golden/${name} differs (UPDATE_GOLDEN=1 rewrites it; review the diff)`);
+}
+
+function input(over: Partial<RulesetInput> = {}): RulesetInput {
+  return {
+    config: config(),
+    plan: plan(),
+    iface: "eth1",
+    leaseMs: 200,
+    seed: seedFromClusterId("c0ffee0012345678"),
+    ...over,
+  };
+}
+
+/** web (tcp 80, affinity none), dns (udp 53, single), default (network): one per affinity. */
+const affinities = input({
+  config: config([
+    rule("default", "both", 0, 65535, "multiple", "network"),
+    rule("dns", "udp", 53, 53, "multiple", "single"),
+    rule("web", "tcp", 80, 80, "multiple", "none"),
+  ]),
+  plan: plan({
+    owned: { web: [9, 3, 4, 5, 6, 7, 12, 13, 1023], dns: [0], default: range(0, 511) },
+  }),
+});
+
+/** Every mode: single owned and not, disabled, a both-protocol range; not the default host. */
+const modes = input({
+  config: config([
+    rule("default", "both", 0, 65535, "disabled"),
+    rule("admin", "tcp", 8443, 8443, "single"),
+    rule("mail", "tcp", 25, 25, "single"),
+    rule("ssh", "tcp", 22, 22, "disabled"),
+    rule("game", "both", 27000, 27015, "multiple", "none"),
+  ]),
+  plan: plan({
+    owned: { game: [1, 2, 3] },
+    single: { admin: true, mail: false },
+    defaultHost: false,
+  }),
+});
+
+Deno.test("renderRuleset() renders one chain per multiple rule with each affinity's hash", async () => {
+  await golden("affinities.nft", renderRuleset(affinities));
+});
+
+Deno.test("renderRuleset() renders single, disabled and both-protocol rules", async () => {
+  await golden("modes.nft", renderRuleset(modes));
+});
+
+Deno.test("renderRuleset() accepts only established flows when not accepting", async () => {
+  await golden(
+    "not_accepting.nft",
+    renderRuleset({ ...affinities, plan: { ...affinities.plan, accepting: false } }),
+  );
+});
+
+Deno.test("renderRuleset() declares an owned set without elements when no bucket is owned", async () => {
+  const text = renderRuleset(input({ plan: plan({ owned: { default: [] }, defaultHost: false }) }));
+  await golden("empty_owned.nft", text);
+  assert.doesNotMatch(text, /elements/);
+});
+
+Deno.test("renderRuleset() sends everything to the default host when there are no rules", async () => {
+  await golden("no_rules.nft", renderRuleset(input({ config: config([]) })));
+});
+
+Deno.test("renderLeaseRefresh() flushes and refills every owned set, and nothing else", async () => {
+  await golden("affinities_refresh.nft", renderLeaseRefresh(affinities));
+});
+
+Deno.test("renderLeaseRefresh() wraps a long element list", async () => {
+  const scattered = range(0, 63).filter((b) => b % 3 === 0);
+  const text = renderLeaseRefresh(input({ plan: plan({ owned: { default: scattered } }) }));
+  await golden("scattered_refresh.nft", text);
+  assert.ok(text.split("\n").every((l) => l.length <= 100), "a line is longer than 100");
+  assert.equal(text.match(/timeout 200ms/g)?.length, scattered.length);
+});
+
+Deno.test("renderLeaseRefresh() is empty when there is nothing to renew", () => {
+  assert.equal(renderLeaseRefresh({ ...affinities, plan: plan({ accepting: false }) }), "");
+  assert.equal(renderLeaseRefresh(input({ config: config([]) })), "");
+  assert.equal(renderLeaseRefresh(modes).includes("add element"), true);
+});
+
+Deno.test("renderTeardown() deletes both tables by name", async () => {
+  await golden("teardown.nft", renderTeardown());
+  assert.equal(renderTeardown("t1"), "delete table netdev t1\ndelete table inet t1\n");
+});
+
+Deno.test("collapse() joins consecutive buckets into inclusive runs", () => {
+  assert.deepEqual(collapse([]), []);
+  assert.deepEqual(collapse([5]), [[5, 5]]);
+  assert.deepEqual(collapse([9, 3, 4, 5, 6, 7, 12, 13, 1023]), [[3, 7], [9, 9], [12, 13], [
+    1023,
+    1023,
+  ]]);
+  assert.deepEqual(collapse([2, 1, 2, 0]), [[0, 2]]);
+  assert.deepEqual(collapse(range(0, 1023)), [[0, 1023]]);
+});
+
+Deno.test("renderRuleset() writes each run of buckets as one interval element", () => {
+  const text = renderRuleset(affinities);
+  assert.match(text, /\t3-7 timeout 200ms, 9 timeout 200ms, 12-13 timeout 200ms,\n/);
+  assert.match(text, /elements = \{ 0-511 timeout 200ms \}/);
+});
+
+Deno.test("orderRules() puts narrower ranges first, tcp/udp before both, default last", () => {
+  const rules = [
+    rule("default", "both", 0, 65535, "multiple"),
+    rule("wide", "both", 1000, 2000, "multiple"),
+    rule("web-both", "both", 80, 80, "multiple"),
+    rule("tls", "tcp", 443, 443, "single"),
+    rule("web", "tcp", 80, 80, "multiple"),
+    rule("narrow", "tcp", 1000, 1010, "disabled"),
+  ];
+  const order = orderRules(rules).map((r) => r.id);
+  assert.deepEqual(order, ["web", "tls", "web-both", "narrow", "wide", "default"]);
+  const text = renderRuleset(input({ config: config(rules) }));
+  const at = (s: string) => text.indexOf(s);
+  assert.ok(at("tcp dport 80 goto rule_web") < at("th dport 80 goto rule_web-both"));
+  assert.ok(at("th dport 1000-2000 goto rule_wide") < at("meta l4proto { tcp, udp } goto"));
+});
+
+Deno.test("renderRuleset() hashes with the given seed and bucket count", () => {
+  const c = config();
+  c.buckets = 4096;
+  const text = renderRuleset(input({ config: c, seed: 0xdeadbeef }));
+  assert.match(text, /jhash ip saddr mod 4096 seed 0xdeadbeef\n/);
+  assert.equal(seedFromClusterId("c0ffee0012345678"), 0xc0ffee00);
+});
+
+Deno.test("renderRuleset() refuses input that would make a broken script", () => {
+  assert.throws(
+    () => renderRuleset(input({ iface: 'eth1" accept' })),
+    /interface name "eth1" accept" is not valid \(see: ip link\)/,
+  );
+  assert.throws(
+    () => renderRuleset(input({ plan: plan({ owned: { default: [1024] } }) })),
+    /bucket 1024 is outside 0..1023/,
+  );
+  assert.throws(() => renderRuleset(input({ leaseMs: 0 })), /lease must be a whole number/);
+  assert.throws(() => renderRuleset(input({ table: "a b" })), /table name "a b"/);
+  const bad = config();
+  bad.clusterIp = "198.18.0.300";
+  assert.throws(() => renderRuleset(input({ config: bad })), /not an IPv4 address/);
+});
+
+Deno.test("renderLeftoverCleanup() deletes only the tables with the exact name", () => {
+  const listing = "table inet appliance2\ntable netdev appliance\ntable ip filter\n";
+  assert.equal(renderLeftoverCleanup(listing), "delete table netdev appliance\n");
+  assert.equal(renderLeftoverCleanup("table inet x\n"), "");
+  assert.equal(
+    renderLeftoverCleanup("table netdev appliance\ntable inet appliance\n"),
+    "delete table netdev appliance\ndelete table inet appliance\n",
+  );
+});
