@@ -81,6 +81,7 @@ export class Driver {
     }
     if (r.state.config.version !== before) this.#deps.saveConfig(r.state.config);
     for (const e of r.effects) this.#run(e);
+    if (input.kind === "tick") this.#chain(() => this.#deps.rules.refresh());
     return r.error;
   }
 
@@ -157,9 +158,7 @@ export class Driver {
         break;
       case "applyBuckets": {
         const plan = e.plan;
-        this.#applying = this.#applying.then(() => d.rules.apply(plan)).catch((err) => {
-          this.#logError("dataplane.apply_failed", `applying the bucket plan failed: ${err}`);
-        });
+        this.#chain(() => d.rules.apply(plan));
         break;
       }
       case "fetchMap":
@@ -197,6 +196,16 @@ export class Driver {
     }
   }
 
+  /** Dataplane work runs one at a time, in order; a failure is logged, never thrown. */
+  #chain(work: () => Promise<void>) {
+    this.#applying = this.#applying.then(work).catch((err) => {
+      this.#logError(
+        "dataplane.apply_failed",
+        `the dataplane update failed: ${err?.message ?? err}`,
+      );
+    });
+  }
+
   #noteLateness(late: number) {
     const st = this.stats;
     st.timers++;
@@ -204,7 +213,13 @@ export class Driver {
     if (late > this.#state.config.heartbeat.periodMs) st.timersLateOverPeriod++;
   }
 
+  #lastError = { message: "", at: -Infinity };
+
+  /** Logs an error; the same message at most once per 10 s, so a failing kernel cannot flood the log. */
   #logError(kind: string, message: string) {
+    const now = this.#deps.clock.now();
+    if (message === this.#lastError.message && now - this.#lastError.at < 10_000) return;
+    this.#lastError = { message, at: now };
     this.#deps.events.append({
       ts: this.#deps.clock.wallNow(),
       host: this.#deps.hostName,

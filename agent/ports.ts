@@ -37,6 +37,8 @@ export interface PeerClient {
 /** Where the bucket plan takes effect (nftables in the dataplane; a recorder without it). */
 export interface RuleApplier {
   apply(plan: BucketPlan): Promise<void>;
+  /** Called on every heartbeat tick: renews kernel leases when due (cheap when not). */
+  refresh(): Promise<void>;
   /** Removes everything this agent put on the host. */
   clear(): Promise<void>;
 }

@@ -16,6 +16,10 @@ export class RecordingRuleApplier implements RuleApplier {
     return Promise.resolve();
   }
 
+  refresh(): Promise<void> {
+    return Promise.resolve();
+  }
+
   clear(): Promise<void> {
     this.plan = undefined;
     return Promise.resolve();
