@@ -21,8 +21,13 @@ import { UdpTransport } from "./agent/adapters/udp_transport.ts";
 import { HttpsPeerClient } from "./agent/adapters/https_peer_client.ts";
 import { RecordingRuleApplier } from "./agent/adapters/recording_rule_applier.ts";
 import type { AgentFactory } from "./agent/cli/run.ts";
+import { parsePanelListen } from "./agent/panel_server.ts";
+import { loadAssets } from "./web/assets.ts";
+import { passwdCommand } from "./agent/cli/passwd.ts";
 
-const startRealAgent: AgentFactory = async (state, m) => {
+const startRealAgent: AgentFactory = async (state, m, options) => {
+  const listen = parsePanelListen(options.panel, m.identity.address);
+  if (typeof listen === "string") throw new UsageError(`run: --panel ${listen}`);
   const transport = await UdpTransport.bind(m.identity.address, m.config.heartbeat.port);
   const peers = new HttpsPeerClient({
     caPem: m.caCert,
@@ -38,6 +43,7 @@ const startRealAgent: AgentFactory = async (state, m) => {
       transport,
       rules: new RecordingRuleApplier(),
       peers,
+      panel: { listen, assets: await loadAssets() },
     });
   } catch (e) {
     await transport.close();
@@ -60,6 +66,7 @@ export const COMMANDS: Command[] = [
   rulesCommand,
   configCommand,
   tokenCommand,
+  passwdCommand,
   demoCommand,
 ];
 

@@ -11,6 +11,8 @@ import { createControlApp } from "./control/control_app.ts";
 import type { HttpsPeerClient } from "./adapters/https_peer_client.ts";
 import type { Clock, RuleApplier, Transport } from "./ports.ts";
 import { b64, type Membership, socketPath, type StateDir } from "./state_dir.ts";
+import { type PanelListen, startPanel } from "./panel_server.ts";
+import type { Assets } from "../web/deps.ts";
 
 export interface AgentOptions {
   state: StateDir;
@@ -21,10 +23,14 @@ export interface AgentOptions {
   peers: HttpsPeerClient;
   /** Where the peer API listens; defaults to the host's address and the config's peer port. */
   peerListen?: { hostname: string; port: number };
+  /** Where the admin panel listens (none: no panel), and its assets. */
+  panel?: { listen: PanelListen[]; assets: Assets };
 }
 
 export interface RunningAgent {
   driver: Driver;
+  /** Panel listen addresses that failed to bind, with the reason. */
+  panelFailed: string[];
   stop(): Promise<void>;
 }
 
@@ -107,6 +113,25 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   );
   Deno.chmodSync(sock, 0o600);
 
+  const panel = o.panel && o.panel.listen.length > 0
+    ? startPanel(o.panel.listen, {
+      driver,
+      state,
+      membership: m,
+      peers: o.peers,
+      assets: o.panel.assets,
+    })
+    : undefined;
+  for (const f of panel?.failed ?? []) {
+    state.events.append({
+      ts: Date.now(),
+      host: m.identity.name,
+      level: "warn",
+      kind: "panel.listen_failed",
+      message: `the admin panel cannot listen on ${f}`,
+    });
+  }
+
   const prune = setInterval(() => state.events.prune({ ...RETENTION, now: Date.now() }), 3_600_000);
   state.events.prune({ ...RETENTION, now: Date.now() });
   driver.start();
@@ -114,9 +139,11 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   let stopping: Promise<void> | undefined;
   return {
     driver,
+    panelFailed: panel?.failed ?? [],
     stop: () =>
       stopping ??= (async () => {
         clearInterval(prune);
+        await panel?.stop();
         await driver.stop();
         await Promise.allSettled([peerServer.shutdown(), controlServer.shutdown()]);
         o.peers.close();

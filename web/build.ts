@@ -1,13 +1,18 @@
 /**
- * Builds dist/: `--bundle` makes one self-contained dist/appliance.js (every npm package
- * inlined, only node: built-ins and Deno APIs left) that runs with `deno run` and no
- * node_modules. Without flags it only prepares what `deno compile` needs.
+ * Builds dist/: first the admin panel's SPA (web/spa_build.ts writes web/_assets.gen.ts,
+ * which the agent imports), then with `--bundle` one self-contained dist/appliance.js
+ * (every npm package and the panel inlined, only node: built-ins and Deno APIs left) that
+ * runs with `deno run` and no node_modules. Without flags it only prepares what
+ * `deno compile` needs.
  */
 import * as esbuild from "esbuild";
 import { parseArgs } from "node:util";
+import { describeAssets, writeAssetsModule } from "./spa_build.ts";
 
 const { values } = parseArgs({ args: Deno.args, options: { bundle: { type: "boolean" } } });
 const root = new URL("..", import.meta.url).pathname;
+
+console.error(describeAssets(await writeAssetsModule()));
 
 if (values.bundle) {
   const t0 = performance.now();

@@ -7,6 +7,8 @@ import { type Command, COMMON_HELP, intFlag, parseFlags } from "./cli.ts";
 import { LoopbackCluster, selfCommand } from "../lab/loopback_cluster.ts";
 import { formatStatus } from "./status.ts";
 
+const DEMO_PASSWORD = "appliance-demo";
+
 const HELP = `Usage: appliance demo [--hosts N] [--seconds S]
 
 Builds a cluster of N hosts on loopback addresses (127.77.0.11, .12, ...), each a real
@@ -40,10 +42,15 @@ export const demoCommand: Command = {
         subnet: "127.77.0",
         baseDir,
         command: selfCommand(),
+        panel: (h) => (h.name === "h1" ? "127.0.0.1:8080" : "off"),
+        adminPassword: DEMO_PASSWORD,
         log: (l) => console.log(`demo: ${l}`),
       });
       await lab.waitConverged();
-      console.log("demo: converged. Try in another shell:");
+      console.log(
+        `demo: converged. Admin panel: http://127.0.0.1:8080 (password: ${DEMO_PASSWORD})`,
+      );
+      console.log("demo: try in another shell:");
       console.log(`  appliance status --state-dir ${baseDir}/h1`);
       console.log(`  appliance drainstop --host h2 --state-dir ${baseDir}/h1`);
       console.log(`  appliance events --follow --state-dir ${baseDir}/h1`);

@@ -10,13 +10,28 @@ import type { Membership, StateDir } from "../state_dir.ts";
 const HELP = `Usage: appliance run [options]
 
 Runs this host's agent in the foreground: heartbeats, convergence, the peer API on the
-host's address and the control socket for the other commands. SIGINT or SIGTERM stops it
-cleanly with a bow-out, so the other hosts converge at once.
+host's address, the admin panel and the control socket for the other commands. SIGINT or
+SIGTERM stops it cleanly with a bow-out, so the other hosts converge at once.
 
+Options:
+  --panel LIST   where the admin panel listens: comma-separated ADDRESS:PORT, "@" for
+                 this host's address (HTTPS there; plain HTTP on loopback), or "off"
+                 (default 127.0.0.1:8080,@:8080)
 ${COMMON_HELP}`;
 
+export const DEFAULT_PANEL = "127.0.0.1:8080,@:8080";
+
+export interface RunOptions {
+  /** --panel, as given. */
+  panel: string;
+}
+
 /** Builds the real adapters and starts the agent: supplied by main.ts (composition root). */
-export type AgentFactory = (state: StateDir, membership: Membership) => Promise<RunningAgent>;
+export type AgentFactory = (
+  state: StateDir,
+  membership: Membership,
+  options: RunOptions,
+) => Promise<RunningAgent>;
 
 export function runCommand(start: AgentFactory): Command {
   return {
@@ -24,12 +39,12 @@ export function runCommand(start: AgentFactory): Command {
     summary: "run this host's agent in the foreground",
     help: HELP,
     async run(args) {
-      const f = parseFlags(this, args, {});
+      const f = parseFlags(this, args, { panel: { type: "string", default: DEFAULT_PANEL } });
       if (!f) return 0;
       const state = openStateDir(f.values["state-dir"] as string, { create: false });
       let agent: RunningAgent;
       try {
-        agent = await start(state, loadMembership(state));
+        agent = await start(state, loadMembership(state), { panel: f.values.panel as string });
       } catch (e) {
         state.close();
         throw new CliError(`run: ${(e as Error).message}`);
@@ -40,6 +55,9 @@ export function runCommand(start: AgentFactory): Command {
         `appliance: agent "${me.name}" running (${me.address}, cluster ${m.clusterId}, cluster IP ${m.clusterIp}, ` +
           `${m.hosts.length} host(s)); Ctrl-C to stop`,
       );
+      for (const f of agent.panelFailed) {
+        console.error(`appliance: the admin panel cannot listen on ${f}`);
+      }
       await new Promise<void>((resolve) => {
         const stop = () => {
           Deno.removeSignalListener("SIGINT", stop);

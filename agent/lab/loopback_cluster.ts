@@ -24,6 +24,10 @@ export interface LoopbackOptions {
   clusterIp?: string;
   /** Extra `config set` pairs applied before the other hosts join. */
   settings?: string[];
+  /** The admin panel password set at init (default: a random one). */
+  adminPassword?: string;
+  /** `--panel` for each host (default "off": hosts on one machine would share 8080). */
+  panel?: (h: LabHost) => string;
   log?: (line: string) => void;
 }
 
@@ -47,8 +51,14 @@ export class LoopbackCluster {
         });
       }
       const [first, ...rest] = lab.hosts;
+      const pwArgs: string[] = [];
+      if (o.adminPassword) {
+        await Deno.writeTextFile(`${o.baseDir}/admin-password`, o.adminPassword, { mode: 0o600 });
+        pwArgs.push("--admin-password-file", `${o.baseDir}/admin-password`);
+      }
       const init = await lab.cli([
         "init",
+        ...pwArgs,
         "--cluster-ip",
         o.clusterIp ?? "198.18.0.100",
         "--interface",
@@ -116,7 +126,7 @@ export class LoopbackCluster {
   async start(h: LabHost, timeoutMs = 15_000): Promise<void> {
     const [cmd, ...pre] = this.#o.command;
     h.proc = new Deno.Command(cmd, {
-      args: [...pre, "run", "--state-dir", h.stateDir],
+      args: [...pre, "run", "--state-dir", h.stateDir, "--panel", this.#o.panel?.(h) ?? "off"],
       stdout: "null",
       stderr: "null",
       stdin: "null",

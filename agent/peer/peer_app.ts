@@ -84,11 +84,16 @@ export function createPeerApp(deps: PeerAppDeps): Hono {
   });
   authed.get("/events", (c) => {
     const q = c.req.query();
+    const num = (v: string | undefined) => (v ? Number(v) : undefined);
     const query: EventQuery = {
-      since: q.since ? Number(q.since) : undefined,
+      since: num(q.since),
+      until: num(q.until),
       kind: q.kind || undefined,
-      afterId: q.afterId ? Number(q.afterId) : undefined,
-      limit: q.limit ? Number(q.limit) : undefined,
+      level: (q.level || undefined) as EventQuery["level"],
+      search: q.search || undefined,
+      afterId: num(q.afterId),
+      limit: num(q.limit),
+      offset: num(q.offset),
       order: q.order === "asc" ? "asc" : "desc",
     };
     try {

@@ -1,0 +1,77 @@
+/** The hosts as this host sees them, with an action menu per host. Render-only. */
+import type { HostStatus } from "../../agent/cluster/status.ts";
+import type { HostCommand } from "../deps.ts";
+import { formatAge, formatShare } from "./format.ts";
+
+export const COMMANDS: HostCommand[] = ["drainstop", "stop", "start", "suspend", "resume"];
+
+interface Props {
+  hosts: HostStatus[];
+  /** Asks to run a command; without it the table has no action column. */
+  onAction?: (host: string, command: HostCommand) => void;
+}
+
+export function HostsTable({ hosts, onAction }: Props) {
+  return (
+    <div class="table-scroll" tabIndex={0} role="region" aria-label="Hosts">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Address</th>
+            <th scope="col" class="num">Priority</th>
+            <th scope="col" class="num">Weight</th>
+            <th scope="col">State</th>
+            <th scope="col" class="num">Heartbeat age</th>
+            <th scope="col" class="num">Share</th>
+            {onAction && <th scope="col">Action</th>}
+          </tr>
+        </thead>
+        <tbody>
+          {hosts.map((h) => (
+            <tr key={h.id}>
+              <th scope="row">
+                {h.name}
+                {h.self && <span class="tag">this host</span>}
+              </th>
+              <td>{h.address}</td>
+              <td class="num">{h.priority}</td>
+              <td class="num">{h.weight}</td>
+              <td>
+                <span class={`state state-${h.state}`}>{h.state}</span>
+                {h.refused && <div class="hint">refused: {h.refused}</div>}
+              </td>
+              <td class="num">{h.self ? "this host" : formatAge(h.heartbeatAgeMs)}</td>
+              <td class="num">{formatShare(h.share)}</td>
+              {onAction && (
+                <td>
+                  <ActionMenu host={h.name} onAction={onAction} />
+                </td>
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function ActionMenu(
+  { host, onAction }: { host: string; onAction: NonNullable<Props["onAction"]> },
+) {
+  return (
+    <form
+      class="inline"
+      onSubmit={(e) => {
+        e.preventDefault();
+        const cmd = new FormData(e.currentTarget).get("command") as HostCommand;
+        onAction(host, cmd);
+      }}
+    >
+      <select name="command" aria-label={`Command for ${host}`}>
+        {COMMANDS.map((c) => <option key={c} value={c}>{c}</option>)}
+      </select>
+      <button type="submit">Run…</button>
+    </form>
+  );
+}
