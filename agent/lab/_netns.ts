@@ -119,9 +119,10 @@ export async function sysctl(ns: string, key: string, value: string | number): P
 }
 
 export interface SpawnOptions {
-  /** Appends stdout and stderr to this file (else both go to /dev/null unless piped). */
+  /** Appends stdout and stderr to this file (else each goes where stdout/stderr say). */
   logFile?: string;
   stdout?: "piped" | "null";
+  stderr?: "piped" | "inherit" | "null";
   env?: Record<string, string>;
 }
 
@@ -143,7 +144,7 @@ export function spawnIn(
     args: ["netns", "exec", ns, ...run],
     stdin: "null",
     stdout: opts.logFile === undefined ? opts.stdout ?? "null" : "null",
-    stderr: "null",
+    stderr: opts.logFile === undefined ? opts.stderr ?? "null" : "null",
     env: { NO_COLOR: "1", ...opts.env },
   }).spawn();
 }
