@@ -24,10 +24,51 @@ import type { AgentFactory } from "./agent/cli/run.ts";
 import { parsePanelListen } from "./agent/panel_server.ts";
 import { loadAssets } from "./web/assets.ts";
 import { passwdCommand } from "./agent/cli/passwd.ts";
+import { HostDataplane, systemHostCommands } from "./agent/dataplane/host_dataplane.ts";
+import { Libnftables } from "./agent/dataplane/libnftables.ts";
+import { NftRuleApplier } from "./agent/dataplane/nft_rule_applier.ts";
+import { PacketArpResponder } from "./agent/dataplane/arp_responder.ts";
+import type { Membership, StateDir } from "./agent/state_dir.ts";
+import type { ClusterConfig } from "./agent/cluster/config.ts";
+
+/** The real dataplane: nftables through libnftables, ARP on an AF_PACKET socket, `ip`. */
+async function startHostDataplane(
+  state: StateDir,
+  m: Membership,
+  config: () => ClusterConfig,
+): Promise<HostDataplane> {
+  if (Deno.uid() !== 0) {
+    throw new CliError(
+      "the dataplane needs root (CAP_NET_ADMIN for addresses and nftables, CAP_NET_RAW for ARP): " +
+        "run as root, or pass --dataplane off to run the cluster core only",
+    );
+  }
+  const iface = m.identity.interface;
+  const nft = Libnftables.open();
+  const log = (level: "info" | "warn" | "error", kind: string, message: string) =>
+    state.events.append({ ts: Date.now(), host: m.identity.name, level, kind, message });
+  const dp = new HostDataplane({
+    iface,
+    config,
+    nft,
+    rules: new NftRuleApplier({ runner: nft, config, iface }),
+    arp: new PacketArpResponder({ iface, ip: m.config.clusterIp, mode: m.config.mode }),
+    host: systemHostCommands,
+    log,
+  });
+  await dp.start();
+  return dp;
+}
 
 const startRealAgent: AgentFactory = async (state, m, options) => {
   const listen = parsePanelListen(options.panel, m.identity.address);
   if (typeof listen === "string") throw new UsageError(`run: --panel ${listen}`);
+  const dataplaneOn = options.dataplane === "on" ||
+    (options.dataplane === "auto" && m.identity.interface !== "lo");
+  let config = () => m.config;
+  const rules = dataplaneOn
+    ? await startHostDataplane(state, m, () => config())
+    : new RecordingRuleApplier();
   const transport = await UdpTransport.bind(m.identity.address, m.config.heartbeat.port);
   const peers = new HttpsPeerClient({
     caPem: m.caCert,
@@ -36,18 +77,21 @@ const startRealAgent: AgentFactory = async (state, m, options) => {
     port: m.config.peerPort,
   });
   try {
-    return await startAgent({
+    const agent = await startAgent({
       state,
       membership: m,
       clock: new SystemClock(),
       transport,
-      rules: new RecordingRuleApplier(),
+      rules,
       peers,
       panel: { listen, assets: await loadAssets() },
     });
+    config = () => agent.driver.state.config;
+    return agent;
   } catch (e) {
     await transport.close();
     peers.close();
+    await rules.clear();
     throw e;
   }
 };

@@ -2,7 +2,7 @@
  * `appliance run`: the agent, in the foreground, until SIGINT or SIGTERM, which bow out
  * (a final heartbeat) so peers converge at once.
  */
-import { CliError, type Command, COMMON_HELP, parseFlags } from "./cli.ts";
+import { CliError, type Command, COMMON_HELP, parseFlags, UsageError } from "./cli.ts";
 import { loadMembership, openStateDir } from "../state_dir.ts";
 import type { RunningAgent } from "../agent.ts";
 import type { Membership, StateDir } from "../state_dir.ts";
@@ -17,6 +17,9 @@ Options:
   --panel LIST   where the admin panel listens: comma-separated ADDRESS:PORT, "@" for
                  this host's address (HTTPS there; plain HTTP on loopback), or "off"
                  (default 127.0.0.1:8080,@:8080)
+  --dataplane M  auto, on or off: the shared cluster IP (ARP, nftables, addresses) on
+                 the cluster interface; auto turns it on unless the interface is lo
+                 (default auto; needs root)
 ${COMMON_HELP}`;
 
 export const DEFAULT_PANEL = "127.0.0.1:8080,@:8080";
@@ -24,6 +27,8 @@ export const DEFAULT_PANEL = "127.0.0.1:8080,@:8080";
 export interface RunOptions {
   /** --panel, as given. */
   panel: string;
+  /** --dataplane: auto (on unless the interface is lo), on, off. */
+  dataplane: "auto" | "on" | "off";
 }
 
 /** Builds the real adapters and starts the agent: supplied by main.ts (composition root). */
@@ -39,12 +44,22 @@ export function runCommand(start: AgentFactory): Command {
     summary: "run this host's agent in the foreground",
     help: HELP,
     async run(args) {
-      const f = parseFlags(this, args, { panel: { type: "string", default: DEFAULT_PANEL } });
+      const f = parseFlags(this, args, {
+        panel: { type: "string", default: DEFAULT_PANEL },
+        dataplane: { type: "string", default: "auto" },
+      });
       if (!f) return 0;
+      const dataplane = f.values.dataplane as RunOptions["dataplane"];
+      if (!["auto", "on", "off"].includes(dataplane)) {
+        throw new UsageError(`run: --dataplane must be auto, on or off, got "${dataplane}"`);
+      }
       const state = openStateDir(f.values["state-dir"] as string, { create: false });
       let agent: RunningAgent;
       try {
-        agent = await start(state, loadMembership(state), { panel: f.values.panel as string });
+        agent = await start(state, loadMembership(state), {
+          panel: f.values.panel as string,
+          dataplane,
+        });
       } catch (e) {
         state.close();
         throw new CliError(`run: ${(e as Error).message}`);

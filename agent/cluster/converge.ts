@@ -132,6 +132,7 @@ export function bucketPlan(s: NodeState): BucketPlan {
   const accepting = s.admin === "active" && !s.leaving && !s.awaitingMap;
   const plan: BucketPlan = {
     epoch: s.view.epoch,
+    configVersion: s.config.version,
     owned: {},
     single: {},
     defaultHost: false,

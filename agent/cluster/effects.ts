@@ -30,6 +30,8 @@ export type Level = "debug" | "info" | "warn" | "error";
 /** Buckets and roles this host should hold in the dataplane. */
 export interface BucketPlan {
   epoch: number;
+  /** The config the plan was computed from: a new version re-renders the dataplane rules. */
+  configVersion: number;
   /** For each `multiple` rule: the buckets this host accepts new connections for. */
   owned: Record<string, number[]>;
   /** For each `single` rule: whether this host is its owner. */

@@ -182,7 +182,7 @@ export function renderTeardown(table: string = DEFAULT_TABLE): string {
 export function renderLeftoverCleanup(listing: string, table: string = DEFAULT_TABLE): string {
   checkTable(table);
   const found = new Set(listing.split("\n").map((l) => l.trim()));
-  return ["netdev", "inet"]
+  return ["netdev", "inet", "arp"]
     .filter((family) => found.has(`table ${family} ${table}`))
     .map((family) => `delete table ${family} ${table}\n`)
     .join("");

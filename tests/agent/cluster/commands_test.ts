@@ -117,6 +117,7 @@ Deno.test("stop releases every bucket at once", () => {
   assert.equal(logs(r.effects, "host.state")[0].message, "converged -> stopped");
   assert.deepEqual(only(r.effects, "applyBuckets")[0].plan, {
     epoch: 2,
+    configVersion: 1,
     owned: { default: [] },
     single: {},
     defaultHost: false,

@@ -235,6 +235,7 @@ Deno.test("bucketPlan() owns the view's buckets when converged", () => {
   const s = convergedNode().state;
   assert.deepEqual(bucketPlan(s), {
     epoch: 1,
+    configVersion: 1,
     owned: { default: ownedBy(s.view.maps.default, A) },
     single: {},
     defaultHost: true,
@@ -275,6 +276,7 @@ Deno.test("bucketPlan() accepts nothing when stopped, leaving or awaiting a map"
   ) {
     assert.deepEqual(bucketPlan(t), {
       epoch: 1,
+      configVersion: 1,
       owned: { default: [] },
       single: {},
       defaultHost: false,

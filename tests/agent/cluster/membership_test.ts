@@ -558,6 +558,7 @@ Deno.test("step() takes over a dead host's buckets in this exact order of effect
   const mine = ownedBy(before.maps.default, A);
   assert.deepEqual(only(down.effects, "applyBuckets")[0].plan, {
     epoch: 2,
+    configVersion: 1,
     owned: { default: mine },
     single: {},
     defaultHost: true,

@@ -21,7 +21,15 @@ export function config(rules?: PortRule[]): ClusterConfig {
 }
 
 export function plan(over: Partial<BucketPlan> = {}): BucketPlan {
-  return { epoch: 7, owned: {}, single: {}, defaultHost: true, accepting: true, ...over };
+  return {
+    epoch: 7,
+    configVersion: 1,
+    owned: {},
+    single: {},
+    defaultHost: true,
+    accepting: true,
+    ...over,
+  };
 }
 
 /** Bucket numbers lo..hi inclusive. */

@@ -1,0 +1,161 @@
+/**
+ * The dataplane of one host, as the driver's RuleApplier: everything the agent changes on
+ * the host, put in place at start and undone on a clean stop (an owner table vanishes by
+ * itself if the agent dies; addresses are removed as leftovers at the next start).
+ *
+ * Shared mode (the default), in keepalived's order: kernel ARP silenced for the cluster
+ * IP, the cluster IP as a /32 and the multicast cluster MAC on the interface, the ARP
+ * responder answering with that MAC, then nftables filtering each flow by bucket.
+ * Failover mode: only the owner (the highest-priority live host) holds the cluster IP,
+ * answers ARP with its own MAC and announces it with gratuitous ARP, again 1 s and 2 s later.
+ */
+import type { BucketPlan } from "../cluster/effects.ts";
+import type { ClusterConfig } from "../cluster/config.ts";
+import type { RuleApplier } from "../ports.ts";
+import type { ArpResponder } from "./arp_responder.ts";
+import type { NftRuleApplier, NftRunner } from "./nft_rule_applier.ts";
+import { kernelArpSuppression } from "./arp_suppression.ts";
+import { clusterMac } from "./cluster_mac.ts";
+
+/** Runs `ip` and friends; the one place this adapter touches host networking outside nft. */
+export interface HostCommands {
+  ip(args: string[]): Promise<void>;
+  writeSysctl(path: string, value: string): Promise<void>;
+}
+
+export interface HostDataplaneOptions {
+  iface: string;
+  config: () => ClusterConfig;
+  nft: NftRunner;
+  rules: NftRuleApplier;
+  arp: ArpResponder;
+  host: HostCommands;
+  log: (level: "info" | "warn" | "error", kind: string, message: string) => void;
+}
+
+export class HostDataplane implements RuleApplier {
+  #o: HostDataplaneOptions;
+  #claimed = false;
+  #announce: ReturnType<typeof setTimeout>[] = [];
+
+  constructor(o: HostDataplaneOptions) {
+    this.#o = o;
+  }
+
+  get #cfg(): ClusterConfig {
+    return this.#o.config();
+  }
+
+  /**
+   * Checks the cluster IP is not used by another machine (ARP probe), then prepares the
+   * host. Throws with the reason when it cannot.
+   */
+  async start(): Promise<void> {
+    const { iface, host, arp } = this.#o;
+    const cfg = this.#cfg;
+    await this.#removeAddress(); // a crashed run's leftover
+    const probe = await arp.probe(cfg.clusterIp, 600);
+    const ours = clusterMac(cfg.clusterIp);
+    if (probe.inUse && probe.by?.toLowerCase() !== ours && cfg.mode === "shared") {
+      throw new Error(
+        `the cluster IP ${cfg.clusterIp} is already used by another machine (MAC ${probe.by}): ` +
+          "pick a free address (appliance config set clusterIp=...) or free that one",
+      );
+    }
+    const suppress = kernelArpSuppression({ iface, clusterIp: cfg.clusterIp, owner: true });
+    const r = this.#o.nft.run(suppress.nft);
+    if (!r.ok) throw new Error(`cannot silence the kernel's ARP for ${cfg.clusterIp}: ${r.error}`);
+    for (const s of suppress.sysctls) await host.writeSysctl(s.path, s.value);
+    // Nothing may reach the host through the cluster MAC without passing the filter.
+    await host.writeSysctl(`/proc/sys/net/ipv4/conf/${iface}/drop_unicast_in_l2_multicast`, "1");
+    if (cfg.mode === "shared") await this.#claim();
+  }
+
+  async apply(plan: BucketPlan): Promise<void> {
+    if (this.#cfg.mode === "failover") {
+      if (plan.accepting && plan.defaultHost && !this.#claimed) await this.#takeOver(plan.epoch);
+      else if (!(plan.accepting && plan.defaultHost) && this.#claimed) await this.#release();
+      return;
+    }
+    await this.#o.rules.apply(plan);
+  }
+
+  refresh(): Promise<void> {
+    return this.#cfg.mode === "shared" ? this.#o.rules.refresh() : Promise.resolve();
+  }
+
+  async clear(): Promise<void> {
+    for (const t of this.#announce) clearTimeout(t);
+    this.#announce = [];
+    await this.#o.rules.clear();
+    this.#o.nft.run("delete table arp appliance");
+    await this.#release();
+  }
+
+  async #claim(): Promise<void> {
+    const { iface, host, arp } = this.#o;
+    const cfg = this.#cfg;
+    await host.ip(["addr", "replace", `${cfg.clusterIp}/32`, "dev", iface]);
+    if (cfg.mode === "shared") {
+      await host.ip(["maddr", "add", clusterMac(cfg.clusterIp), "dev", iface]).catch(() => {});
+    }
+    await arp.start();
+    this.#claimed = true;
+  }
+
+  async #takeOver(epoch: number): Promise<void> {
+    await this.#claim();
+    this.#o.log(
+      "info",
+      "dataplane.takeover",
+      `took over the cluster IP ${this.#cfg.clusterIp} (epoch ${epoch})`,
+    );
+    await this.#o.arp.gratuitous(3, 100);
+    // keepalived's delayed re-sends, for caches that missed the first burst.
+    for (const at of [1000, 2000]) {
+      this.#announce.push(setTimeout(() => this.#claimed && this.#o.arp.gratuitous(1, 0), at));
+    }
+  }
+
+  async #release(): Promise<void> {
+    await this.#o.arp.stop();
+    await this.#removeAddress();
+    if (this.#claimed && this.#cfg.mode === "failover") {
+      this.#o.log("info", "dataplane.release", `released the cluster IP ${this.#cfg.clusterIp}`);
+    }
+    this.#claimed = false;
+  }
+
+  async #removeAddress(): Promise<void> {
+    const { iface, host } = this.#o;
+    const cfg = this.#cfg;
+    await host.ip(["addr", "del", `${cfg.clusterIp}/32`, "dev", iface]).catch(() => {});
+    await host.ip(["maddr", "del", clusterMac(cfg.clusterIp), "dev", iface]).catch(() => {});
+  }
+}
+
+/** HostCommands on the `ip` binary and /proc/sys, with errors that name the fix. */
+export const systemHostCommands: HostCommands = {
+  async ip(args) {
+    let out;
+    try {
+      out = await new Deno.Command("ip", { args, stdout: "null", stderr: "piped" }).output();
+    } catch {
+      throw new Error(
+        "the `ip` command is missing: install iproute2 (apt-get install -y iproute2)",
+      );
+    }
+    if (!out.success) {
+      throw new Error(`ip ${args.join(" ")}: ${new TextDecoder().decode(out.stderr).trim()}`);
+    }
+  },
+  async writeSysctl(path, value) {
+    try {
+      await Deno.writeTextFile(path, value);
+    } catch (e) {
+      throw new Error(
+        `cannot write ${path}: ${(e as Error).message} (the agent needs root or CAP_NET_ADMIN)`,
+      );
+    }
+  },
+};
