@@ -12,6 +12,8 @@ import type { HttpsPeerClient } from "./adapters/https_peer_client.ts";
 import type { Clock, RuleApplier, Transport } from "./ports.ts";
 import { b64, type Membership, socketPath, type StateDir } from "./state_dir.ts";
 import { type PanelListen, startPanel } from "./panel_server.ts";
+import { HealthMonitor } from "./health/health_monitor.ts";
+import { probeService } from "./health/service_probe.ts";
 import type { Assets } from "../web/deps.ts";
 
 export interface AgentOptions {
@@ -135,6 +137,18 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const prune = setInterval(() => state.events.prune({ ...RETENTION, now: Date.now() }), 3_600_000);
   state.events.prune({ ...RETENTION, now: Date.now() });
   driver.start();
+  const health = new HealthMonitor({
+    config: () => driver.state.config,
+    probe: probeService,
+    report: (healthy, reason) => driver.input({ kind: "health", healthy, reason }),
+  });
+  health.start();
+  // A drainstop ends as soon as no established connection is left (or at its timeout).
+  const drainWatch = setInterval(async () => {
+    if (driver.state.admin !== "draining" || !o.rules.established) return;
+    const n = await o.rules.established().catch(() => -1);
+    if (n === 0 && driver.state.admin === "draining") driver.input({ kind: "drained" });
+  }, 500);
 
   let stopping: Promise<void> | undefined;
   return {
@@ -143,6 +157,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     stop: () =>
       stopping ??= (async () => {
         clearInterval(prune);
+        health.stop();
+        clearInterval(drainWatch);
         await panel?.stop();
         await driver.stop();
         await Promise.allSettled([peerServer.shutdown(), controlServer.shutdown()]);

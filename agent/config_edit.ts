@@ -11,6 +11,7 @@
 import {
   canonicalJson,
   type ClusterConfig,
+  DEFAULT_HEALTH,
   type HostEntry,
   type PortRule,
   validateConfig,
@@ -106,6 +107,13 @@ const SETTABLE: Record<string, KeyType> = {
   mode: "string",
   clusterIp: "string",
   drainTimeoutMs: "duration",
+  "health.kind": "string",
+  "health.port": "integer",
+  "health.url": "string",
+  "health.intervalMs": "duration",
+  "health.timeoutMs": "duration",
+  "health.rise": "integer",
+  "health.fall": "integer",
 };
 
 const HOST_SETTABLE: Record<string, KeyType> = { priority: "integer", weight: "integer" };
@@ -124,6 +132,7 @@ const NOT_SETTABLE: Record<string, string> = {
   hosts: "hosts are added by `appliance join` and removed by `appliance host remove`",
   rules: "rules are changed with `appliance rules add|set|remove`",
   heartbeat: "set the heartbeat fields one by one, e.g. heartbeat.periodMs=100",
+  health: "set the health fields one by one, e.g. health.kind=http health.url=http://127.0.0.1/",
 };
 
 /** Splits "KEY=VALUE" at the first "=", or returns what is wrong. */
@@ -139,6 +148,7 @@ export function setKeys(config: ClusterConfig, assignments: [string, string][]):
   const next: ClusterConfig = {
     ...config,
     heartbeat: { ...config.heartbeat },
+    health: { ...DEFAULT_HEALTH, ...config.health },
     hosts: config.hosts.map((h) => ({ ...h })),
   };
   const seen = new Set<string>();
@@ -183,6 +193,9 @@ function setKey(c: ClusterConfig, key: string, raw: string): string | undefined 
   if (key.startsWith("heartbeat.")) {
     const field = key.slice("heartbeat.".length) as keyof ClusterConfig["heartbeat"];
     c.heartbeat[field] = value.value as number;
+  } else if (key.startsWith("health.")) {
+    const field = key.slice("health.".length);
+    (c.health as unknown as Record<string, unknown>)[field] = value.value;
   } else {
     (c as unknown as Record<string, unknown>)[key] = value.value;
   }

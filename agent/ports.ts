@@ -41,4 +41,9 @@ export interface RuleApplier {
   refresh(): Promise<void>;
   /** Removes everything this agent put on the host. */
   clear(): Promise<void>;
+  /**
+   * Established connections to the cluster IP on this host, so a drainstop can end as soon
+   * as they are gone; absent where there is no dataplane (the drain then runs to its timeout).
+   */
+  established?(): Promise<number>;
 }

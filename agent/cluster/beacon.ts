@@ -2,7 +2,12 @@
  * The outgoing heartbeat: this host's state as its peers see it, sent to every member.
  */
 import type { Effect } from "./effects.ts";
-import { encodeHeartbeat, FLAG_AWAITING_MAP, type Heartbeat } from "./heartbeat_codec.ts";
+import {
+  encodeHeartbeat,
+  FLAG_AWAITING_MAP,
+  FLAG_UNHEALTHY,
+  type Heartbeat,
+} from "./heartbeat_codec.ts";
 import type { NodeState } from "./node_state.ts";
 
 export function sendHeartbeat(s: NodeState, now: number, fx: Effect[], flags = 0) {
@@ -13,7 +18,7 @@ export function sendHeartbeat(s: NodeState, now: number, fx: Effect[], flags = 0
     if (p.alive && !p.suspect && bit !== undefined) heard |= 1 << bit;
   }
   const hb: Heartbeat = {
-    flags: flags | (s.awaitingMap ? FLAG_AWAITING_MAP : 0),
+    flags: flags | (s.awaitingMap ? FLAG_AWAITING_MAP : 0) | (s.healthy ? 0 : FLAG_UNHEALTHY),
     clusterId: s.clusterIdBytes,
     hostId: s.selfId,
     incarnation: s.incarnation,

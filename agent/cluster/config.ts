@@ -65,6 +65,37 @@ export interface HeartbeatSettings {
   port: number;
 }
 
+/**
+ * The probe of each host's local web service (Convoy noticed a stopped service; NLB does
+ * not). An unhealthy host drains out of the bucket map and returns when healthy again.
+ */
+export interface HealthCheck {
+  /** none (default), tcp (connect to 127.0.0.1:port) or http (GET url, 2xx/3xx is healthy). */
+  kind: "none" | "tcp" | "http";
+  /** tcp: the port. Default 80. */
+  port: number;
+  /** http: the URL. Default http://127.0.0.1/. */
+  url: string;
+  /** Probe period. Default 1000 ms. */
+  intervalMs: number;
+  /** A probe slower than this fails. Default 500 ms. */
+  timeoutMs: number;
+  /** Consecutive successes to become healthy. Default 2. */
+  rise: number;
+  /** Consecutive failures to become unhealthy. Default 2: detection ≈ 2 s at the defaults. */
+  fall: number;
+}
+
+export const DEFAULT_HEALTH: HealthCheck = {
+  kind: "none",
+  port: 80,
+  url: "http://127.0.0.1/",
+  intervalMs: 1000,
+  timeoutMs: 500,
+  rise: 2,
+  fall: 2,
+};
+
 export interface ClusterConfig {
   /** Bumped on every edit; the higher version wins. */
   version: number;
@@ -80,6 +111,8 @@ export interface ClusterConfig {
   peerPort: number;
   /** Drainstop gives established connections this long before the host stops. Default 60 s. */
   drainTimeoutMs: number;
+  /** The local service probe. Configs from before it existed read as DEFAULT_HEALTH. */
+  health?: HealthCheck;
   hosts: HostEntry[];
   rules: PortRule[];
 }
@@ -116,6 +149,7 @@ export function defaultConfig(
     heartbeat: { ...DEFAULT_HEARTBEAT },
     peerPort: 7947,
     drainTimeoutMs: 60_000,
+    health: { ...DEFAULT_HEALTH },
     hosts: [],
     rules: [{ ...DEFAULT_RULE }],
   };
@@ -195,6 +229,7 @@ export function validateConfig(c: ClusterConfig): string[] {
   if (!int(hb.port, 1, 65535)) errs.push("heartbeat.port must be 1..65535");
   if (!int(c.peerPort, 1, 65535)) errs.push("peerPort must be 1..65535");
   if (!int(c.drainTimeoutMs, 0, 86_400_000)) errs.push("drainTimeoutMs must be 0..86400000");
+  if (c.health) errs.push(...validateHealth(c.health));
   if (c.hosts.length > MAX_HOSTS) errs.push(`at most ${MAX_HOSTS} hosts`);
   const seen = { id: new Set<number>(), name: new Set<string>(), prio: new Set<number>() };
   for (const h of c.hosts) {
@@ -212,6 +247,22 @@ export function validateConfig(c: ClusterConfig): string[] {
   const ruleIds = new Set<string>();
   for (const r of c.rules) errs.push(...validateRule(r, ruleIds));
   errs.push(...overlappingRules(c.rules));
+  return errs;
+}
+
+export function validateHealth(h: HealthCheck): string[] {
+  const errs: string[] = [];
+  if (!["none", "tcp", "http"].includes(h.kind)) errs.push("health.kind must be none, tcp or http");
+  if (!int(h.port, 1, 65535)) errs.push("health.port must be 1..65535");
+  if (!/^https?:\/\/[^\s]+$/.test(h.url)) {
+    errs.push(`health.url "${h.url}" must be an http:// or https:// URL`);
+  }
+  if (!int(h.intervalMs, 100, 3_600_000)) errs.push("health.intervalMs must be 100..3600000");
+  if (!int(h.timeoutMs, 10, 60_000) || h.timeoutMs > h.intervalMs) {
+    errs.push("health.timeoutMs must be 10..60000 and at most health.intervalMs");
+  }
+  if (!int(h.rise, 1, 100)) errs.push("health.rise must be 1..100");
+  if (!int(h.fall, 1, 100)) errs.push("health.fall must be 1..100");
   return errs;
 }
 

@@ -10,7 +10,7 @@
  * Every change of the host's actual state goes through `transition()`.
  */
 import type { BucketPlan, Effect } from "./effects.ts";
-import { equalBytes, FLAG_AWAITING_MAP } from "./heartbeat_codec.ts";
+import { equalBytes, FLAG_AWAITING_MAP, FLAG_UNHEALTHY } from "./heartbeat_codec.ts";
 import type { ActualState, NodeState, Peer } from "./node_state.ts";
 import {
   bucketsMoved,
@@ -29,11 +29,14 @@ import { sendHeartbeat } from "./beacon.ts";
 /** Hosts eligible for new connections, as this host sees them (itself included if active). */
 export function eligibleMembers(s: NodeState): number[] {
   const out: number[] = [];
-  if (s.admin === "active" && !s.leaving && s.config.hosts.some((h) => h.id === s.selfId)) {
+  if (
+    s.admin === "active" && s.healthy && !s.leaving &&
+    s.config.hosts.some((h) => h.id === s.selfId)
+  ) {
     out.push(s.selfId);
   }
   for (const p of s.peers.values()) {
-    if (!p.alive || p.refused || !p.last) continue;
+    if (!p.alive || p.refused || !p.last || p.last.flags & FLAG_UNHEALTHY) continue;
     if (p.last.state === "converging" || p.last.state === "converged") out.push(p.id);
   }
   return out.sort((a, b) => a - b);
@@ -129,7 +132,7 @@ export function transition(s: NodeState, to: ActualState, fx: Effect[]): boolean
  * taken only once the cluster agrees, so no bucket ever has two owners.
  */
 export function bucketPlan(s: NodeState): BucketPlan {
-  const accepting = s.admin === "active" && !s.leaving && !s.awaitingMap;
+  const accepting = s.admin === "active" && s.healthy && !s.leaving && !s.awaitingMap;
   const plan: BucketPlan = {
     epoch: s.view.epoch,
     configVersion: s.config.version,

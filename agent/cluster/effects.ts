@@ -23,7 +23,9 @@ export type Input =
   /** A fetch asked for by an effect failed. */
   | { kind: "fetchFailed"; hostId: number; what: "map" | "config"; error: string }
   /** The dataplane reports no established connections are left while draining. */
-  | { kind: "drained" };
+  | { kind: "drained" }
+  /** The health check changed its verdict on the local service (after rise/fall). */
+  | { kind: "health"; healthy: boolean; reason: string };
 
 export type Level = "debug" | "info" | "warn" | "error";
 

@@ -5,7 +5,8 @@
  *   off size field
  *    0   2   magic 0xA7 0x1C
  *    2   1   version (1)
- *    3   1   flags (bit 0 LEAVING: bow-out; bit 1 AWAITING_MAP: newcomer without a map)
+ *    3   1   flags (bit 0 LEAVING: bow-out; bit 1 AWAITING_MAP: newcomer without a map;
+ *                   bit 2 UNHEALTHY: its service fails the health check)
  *    4   8   cluster id
  *   12   4   host id
  *   16   4   incarnation (bumped on every agent start)
@@ -33,6 +34,8 @@ export const WIRE_VERSION = 1;
 
 export const FLAG_LEAVING = 1;
 export const FLAG_AWAITING_MAP = 2;
+/** The host's local service fails its health check: it takes no new connections. */
+export const FLAG_UNHEALTHY = 4;
 
 /** A host's self-reported state, as carried on the wire. */
 export const WIRE_STATES = ["converging", "converged", "draining", "stopped", "suspended"] as const;

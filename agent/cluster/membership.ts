@@ -13,7 +13,12 @@
  */
 import { configDigest, hostIndex } from "./config.ts";
 import type { Effect, Input } from "./effects.ts";
-import { decodeHeartbeat, FLAG_LEAVING, type Heartbeat } from "./heartbeat_codec.ts";
+import {
+  decodeHeartbeat,
+  FLAG_LEAVING,
+  FLAG_UNHEALTHY,
+  type Heartbeat,
+} from "./heartbeat_codec.ts";
 import { sendHeartbeat } from "./beacon.ts";
 import { hostName, type NodeState, type Peer } from "./node_state.ts";
 import { applyCommand } from "./commands.ts";
@@ -63,6 +68,23 @@ export function step(state: NodeState, input: Input, now: number): StepResult {
           `fetching ${input.what} from host ${hostName(s, input.hostId)} failed: ${input.error}`,
         ),
       );
+      break;
+    case "health":
+      if (s.healthy !== input.healthy) {
+        s.healthy = input.healthy;
+        s.healthReason = input.healthy ? undefined : input.reason;
+        fx.push(log(
+          input.healthy ? "info" : "warn",
+          "host.health",
+          input.healthy
+            ? `local service healthy again: ${input.reason}`
+            : `local service unhealthy: ${input.reason}`,
+          { healthy: input.healthy, reason: input.reason },
+        ));
+        recompute(s, input.healthy ? "local service healthy" : "local service unhealthy", now, fx);
+        // Peers learn it from the flag: send now, not at the next period.
+        sendHeartbeat(s, now, fx);
+      }
       break;
     case "drained":
       if (s.admin === "draining") {
@@ -115,6 +137,7 @@ function onPacket(s: NodeState, bytes: Uint8Array, from: string, now: number, fx
 
   const restarted = peer.incarnation !== 0 && hb.incarnation > peer.incarnation;
   const prevState = peer.last?.state;
+  const prevUnhealthy = (peer.last?.flags ?? 0) & FLAG_UNHEALTHY;
   peer.incarnation = hb.incarnation;
   peer.seq = hb.seq;
   peer.lastHeard = now;
@@ -150,6 +173,14 @@ function onPacket(s: NodeState, bytes: Uint8Array, from: string, now: number, fx
       );
     }
     if (prevState !== hb.state) recompute(s, `host ${name} is ${hb.state}`, now, fx);
+    else if (prevUnhealthy !== (hb.flags & FLAG_UNHEALTHY)) {
+      recompute(
+        s,
+        `host ${name} is ${hb.flags & FLAG_UNHEALTHY ? "unhealthy" : "healthy again"}`,
+        now,
+        fx,
+      );
+    }
   }
   const fetch = wantsFetch(s, peer, now);
   if (fetch) fx.push(fetch);

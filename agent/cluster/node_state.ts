@@ -75,6 +75,9 @@ export interface NodeState {
   /** Host id -> bit in heard bitmaps (config order by id). */
   hostBits: Map<number, number>;
   admin: AdminState;
+  /** The local service's health (true when no check is configured). */
+  healthy: boolean;
+  healthReason?: string;
   actual: ActualState;
   leaving: boolean;
   startedAt: number;
@@ -131,6 +134,7 @@ export function initialState(init: NodeInit, now: number): NodeState {
     configDigest: configDigest(init.config),
     hostBits: hostIndex(init.config),
     admin,
+    healthy: true,
     actual: admin === "active" ? "converging" : admin,
     leaving: false,
     startedAt: now,

@@ -2,7 +2,7 @@
  * The cluster as one host sees it, in the shape `appliance status --json` prints (like
  * NLB's `wlbs query`). Pure: the caller passes both clocks.
  */
-import { bytesToHex } from "./heartbeat_codec.ts";
+import { bytesToHex, FLAG_UNHEALTHY } from "./heartbeat_codec.ts";
 import type { DropReason, NodeState } from "./node_state.ts";
 import { shares } from "./bucket_map.ts";
 
@@ -28,6 +28,9 @@ export interface HostStatus {
   share: number;
   /** Why it is not admitted, when it is not. */
   refused?: string;
+  /** Its local service's health check verdict (with the reason, for this host). */
+  health: "healthy" | "unhealthy" | "unknown";
+  healthReason?: string;
 }
 
 export interface ClusterStatus {
@@ -67,6 +70,14 @@ export function describe(s: NodeState, now: number, wallNow: number): ClusterSta
       heartbeatAgeMs: self || !p || p.lastHeard === 0 ? null : Math.round(now - p.lastHeard),
       share: total === 0 ? 0 : (counts.get(h.id) ?? 0) / total,
       ...(p?.refused ? { refused: p.refused } : {}),
+      health: self
+        ? (s.healthy ? "healthy" : "unhealthy")
+        : !p?.alive || !p.last
+        ? "unknown"
+        : p.last.flags & FLAG_UNHEALTHY
+        ? "unhealthy"
+        : "healthy",
+      ...(self && s.healthReason ? { healthReason: s.healthReason } : {}),
     };
   }).sort((a, b) => a.priority - b.priority);
   const lc = s.lastConvergence;

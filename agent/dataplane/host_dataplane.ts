@@ -84,6 +84,17 @@ export class HostDataplane implements RuleApplier {
     return this.#cfg.mode === "shared" ? this.#o.rules.refresh() : Promise.resolve();
   }
 
+  /** Established TCP connections whose local address is the cluster IP (`ss`). */
+  async established(): Promise<number> {
+    const out = await new Deno.Command("ss", {
+      args: ["-Htn", "state", "established", "src", this.#cfg.clusterIp],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    if (!out.success) throw new Error("ss failed: install iproute2");
+    return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l.trim()).length;
+  }
+
   async clear(): Promise<void> {
     for (const t of this.#announce) clearTimeout(t);
     this.#announce = [];

@@ -206,7 +206,7 @@ Deno.test("setKeys() reports each validation problem of the result", () => {
   );
   assert.ok(ps.includes('clusterIp "10.0.0" is not an IPv4 address'));
   assert.ok(ps.includes("mode must be shared or failover"));
-  assert.ok(ps.includes("heartbeat.deadMisses must be at least 5 (NLB's floor)"));
+  assert.ok(ps.includes("heartbeat.deadMisses must be 5..100 (5 is NLB's floor)"));
   assert.ok(ps.includes("heartbeat.suspectMisses must be smaller than heartbeat.deadMisses"));
 });
 

@@ -69,6 +69,7 @@ export function fake(over: Partial<PanelDeps> = {}, timings: Partial<StreamTimin
       self: h.name === "web1",
       heartbeatAgeMs: h.name === "web1" ? null : 40,
       share: 1 / 3,
+      health: "healthy" as const,
     })),
     drops: {} as ClusterStatus["drops"],
   });
