@@ -129,8 +129,21 @@ function usage(): string {
   ].join("\n");
 }
 
+/**
+ * The lab's helper programs, reachable through this program so the demo also runs from
+ * dist/appliance.js: `appliance _lab <script path> ARGS` (not listed in the help).
+ */
+async function labScript([script, ...args]: string[]): Promise<number> {
+  const base = script?.split("/").pop();
+  if (base === "web_backend.ts") return (await import("./agent/lab/web_backend.ts")).main(args);
+  if (base === "traffic.ts") return (await import("./agent/lab/traffic.ts")).main(args);
+  console.error(`appliance _lab: unknown lab script "${script}"`);
+  return 2;
+}
+
 export async function main(args: string[]): Promise<number> {
   const [name, ...rest] = args;
+  if (name === "_lab") return await labScript(rest);
   if (!name || name === "--help" || name === "-h" || name === "help") {
     console.log(usage());
     return name ? 0 : 2;

@@ -9,16 +9,24 @@ import type { Driver } from "./driver.ts";
 import type { Membership, StateDir } from "./state_dir.ts";
 import type { HttpsPeerClient } from "./adapters/https_peer_client.ts";
 
-export interface PanelListen {
-  hostname: string;
-  port: number;
-}
+export type PanelListen = { hostname: string; port: number } | { path: string };
 
-/** Parses `--panel`: "off", or comma-separated ADDR:PORT; "@" stands for the host's address. */
+/**
+ * Parses `--panel`: "off", or comma-separated ADDR:PORT ("@" stands for the host's address)
+ * or unix:PATH (a socket, e.g. for a forwarder from another network namespace).
+ */
 export function parsePanelListen(spec: string, hostAddress: string): PanelListen[] | string {
   if (spec === "off") return [];
   const out: PanelListen[] = [];
   for (const part of spec.split(",")) {
+    if (part.trim().startsWith("unix:")) {
+      const path = part.trim().slice(5);
+      if (!path.startsWith("/")) {
+        return `"${part}" needs an absolute path: unix:/run/appliance/panel.sock`;
+      }
+      out.push({ path });
+      continue;
+    }
     const m = /^(.+):(\d{1,5})$/.exec(part.trim());
     const port = m ? Number(m[2]) : NaN;
     if (!m || port < 1 || port > 65535) {
@@ -97,9 +105,20 @@ export function startPanel(
   const servers: Deno.HttpServer[] = [];
   const failed: string[] = [];
   for (const l of listen) {
-    const loopback = l.hostname.startsWith("127.") || l.hostname === "localhost";
-    const app = createApp({ ...base, secure: !loopback });
     try {
+      if ("path" in l) {
+        try {
+          Deno.removeSync(l.path);
+        } catch { /* none left over */ }
+        const app = createApp({ ...base, secure: false });
+        servers.push(
+          Deno.serve({ transport: "unix", path: l.path, onListen: () => {} }, app.fetch),
+        );
+        Deno.chmodSync(l.path, 0o600);
+        continue;
+      }
+      const loopback = l.hostname.startsWith("127.") || l.hostname === "localhost";
+      const app = createApp({ ...base, secure: !loopback });
       servers.push(Deno.serve(
         {
           hostname: l.hostname,
@@ -110,7 +129,9 @@ export function startPanel(
         app.fetch,
       ));
     } catch (e) {
-      failed.push(`${l.hostname}:${l.port}: ${(e as Error).message}`);
+      failed.push(
+        `${"path" in l ? `unix:${l.path}` : `${l.hostname}:${l.port}`}: ${(e as Error).message}`,
+      );
     }
   }
   return {

@@ -67,6 +67,8 @@ export interface NetnsLabOptions {
   backendCpuMs?: number;
   /** How to run the lab's own scripts (default: this deno, `run -A`). */
   runner?: string[];
+  /** Extra `appliance run` arguments per host (e.g. a panel on a unix socket). */
+  runArgs?: (h: LabHost) => string[];
   log?: (line: string) => void;
 }
 
@@ -234,7 +236,8 @@ export class NetnsLab {
   async start(h: LabHost, timeoutMs = 15_000): Promise<void> {
     if (h.agent) throw new Error(`netns lab: ${h.name}'s agent is already running`);
     const [cmd, ...pre] = this.#o.command;
-    const proc = this.spawn(h, cmd, [...pre, "run", "--state-dir", h.stateDir], {
+    const extra = this.#o.runArgs?.(h) ?? [];
+    const proc = this.spawn(h, cmd, [...pre, "run", "--state-dir", h.stateDir, ...extra], {
       logFile: h.logFile,
     });
     h.agent = proc;

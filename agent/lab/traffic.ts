@@ -237,7 +237,7 @@ export interface TrafficHandle {
   stop(): Promise<TrafficResult[]>;
 }
 
-const SCRIPT = new URL(import.meta.url).pathname;
+const SCRIPT = new URL("./traffic.ts", import.meta.url).pathname;
 
 /** Starts the generator inside `client`'s namespace. */
 export function startTraffic(
