@@ -3,7 +3,7 @@
  * local on Linux), each with its own state dir. Used by the demo, the multi-process tests
  * and the cluster benchmark. Needs no root.
  */
-import { callAgent } from "../control/control_client.ts";
+import { agentStatus, waitAllConverged, waitForStatus } from "./_agent_status.ts";
 import type { ClusterStatus } from "../cluster/status.ts";
 
 export interface LabHost {
@@ -136,44 +136,21 @@ export class LoopbackCluster {
   }
 
   status(h: LabHost): Promise<ClusterStatus> {
-    return callAgent<ClusterStatus>(h.stateDir, "GET", "/status", undefined, 2000);
+    return agentStatus(h);
   }
 
   /** Polls h's status every 20 ms until `ok` holds; throws after timeoutMs. */
-  async waitFor(
+  waitFor(
     h: LabHost,
     ok: (s: ClusterStatus) => boolean,
     timeoutMs: number,
   ): Promise<ClusterStatus> {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    while (Date.now() < deadline) {
-      try {
-        const s = await this.status(h);
-        if (ok(s)) return s;
-        last = s;
-      } catch (e) {
-        last = e;
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error(
-      `${h.name}: condition not reached in ${timeoutMs} ms; last: ${JSON.stringify(last)}`,
-    );
+    return waitForStatus(h, ok, timeoutMs);
   }
 
   /** Waits until every running host reports a converged view of exactly the running hosts. */
-  async waitConverged(timeoutMs = 15_000): Promise<void> {
-    const live = this.hosts.filter((h) => h.proc);
-    const names = live.map((h) => h.name).sort().join(",");
-    for (const h of live) {
-      // Each host agrees, and reports every live host (itself included) converged.
-      await this.waitFor(h, (s) => {
-        const up = s.hosts.filter((x) => x.state !== "unreachable");
-        return s.converged && up.map((x) => x.name).sort().join(",") === names &&
-          up.every((x) => x.state === "converged");
-      }, timeoutMs);
-    }
+  waitConverged(timeoutMs = 15_000): Promise<void> {
+    return waitAllConverged(this.hosts.filter((h) => h.proc), timeoutMs);
   }
 
   /** kill -9 (or another signal) a host's agent. */

@@ -16,7 +16,7 @@
  * by its exact name. A marker per prefix records the creating process, so cleanupStale()
  * (lab_runs.ts) can remove what a crashed run left behind.
  */
-import { callAgent } from "../control/control_client.ts";
+import { agentStatus, waitAllConverged, waitForStatus } from "./_agent_status.ts";
 import type { ClusterStatus } from "../cluster/status.ts";
 import * as net from "./_netns.ts";
 import { deleteNamespace, newPrefix, readMarker, removeMarker, writeMarker } from "./lab_runs.ts";
@@ -336,46 +336,25 @@ export class NetnsLab {
   }
 
   status(h: LabHost): Promise<ClusterStatus> {
-    return callAgent<ClusterStatus>(h.stateDir, "GET", "/status", undefined, 2000);
+    return agentStatus(h);
   }
 
   /** Polls h's status every 20 ms until `ok` holds; throws after timeoutMs. */
-  async waitFor(
+  waitFor(
     h: LabHost,
     ok: (s: ClusterStatus) => boolean,
     timeoutMs: number,
   ): Promise<ClusterStatus> {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    while (Date.now() < deadline) {
-      try {
-        const s = await this.status(h);
-        if (ok(s)) return s;
-        last = s;
-      } catch (e) {
-        last = (e as Error).message;
-      }
-      await sleep(20);
-    }
-    throw new Error(
-      `${h.name}: condition not reached in ${timeoutMs} ms; last: ${JSON.stringify(last)}`,
-    );
+    return waitForStatus(h, ok, timeoutMs);
   }
 
   /**
    * Waits until each of `hosts` (default: those with a running, unpaused agent and their
    * link up) reports a converged view of exactly those hosts.
    */
-  async waitConverged(timeoutMs = 15_000, hosts?: LabHost[]): Promise<void> {
+  waitConverged(timeoutMs = 15_000, hosts?: LabHost[]): Promise<void> {
     const live = hosts ?? this.hosts.filter((h) => h.agent && !h.paused && h.linkUp);
-    const names = live.map((h) => h.name).sort().join(",");
-    for (const h of live) {
-      await this.waitFor(h, (s) => {
-        const up = s.hosts.filter((x) => x.state !== "unreachable");
-        return s.converged && up.map((x) => x.name).sort().join(",") === names &&
-          up.every((x) => x.state === "converged");
-      }, timeoutMs);
-    }
+    return waitAllConverged(live, timeoutMs);
   }
 
   /** The last lines of h's agent log, for a failing test to print. */
