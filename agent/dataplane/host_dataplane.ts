@@ -62,13 +62,20 @@ export class HostDataplane implements RuleApplier {
           "pick a free address (appliance config set clusterIp=...) or free that one",
       );
     }
-    const suppress = kernelArpSuppression({ iface, clusterIp: cfg.clusterIp, owner: true });
+    // Not an owner table: if the agent dies, the cluster IP stays on the interface, and the
+    // kernel must stay silent for it (or it would answer ARP with this host's own MAC).
+    const suppress = kernelArpSuppression({ iface, clusterIp: cfg.clusterIp, owner: false });
     const r = this.#o.nft.run(suppress.nft);
     if (!r.ok) throw new Error(`cannot silence the kernel's ARP for ${cfg.clusterIp}: ${r.error}`);
     for (const s of suppress.sysctls) await host.writeSysctl(s.path, s.value);
     // Nothing may reach the host through the cluster MAC without passing the filter.
     await host.writeSysctl(`/proc/sys/net/ipv4/conf/${iface}/drop_unicast_in_l2_multicast`, "1");
-    if (cfg.mode === "shared") await this.#claim();
+    if (cfg.mode === "shared") {
+      await this.#claim();
+      // Correct any cache that learnt something else for the cluster IP (e.g. a host whose
+      // agent died before this fix, or a previous failover-mode owner).
+      await arp.gratuitous(3, 100);
+    }
   }
 
   async apply(plan: BucketPlan): Promise<void> {
