@@ -80,7 +80,16 @@ export class Driver {
       if (dt > this.stats.worstPacketMs) this.stats.worstPacketMs = dt;
     }
     if (r.state.config.version !== before) this.#deps.saveConfig(r.state.config);
-    for (const e of r.effects) this.#run(e);
+    // A heartbeat that follows a plan change goes out only once the plan took effect: a
+    // peer may take the buckets we released as soon as it hears our new view.
+    let planPending = false;
+    for (const e of r.effects) {
+      if (e.kind === "applyBuckets") planPending = true;
+      if (e.kind === "send" && planPending) {
+        const { to, bytes } = e;
+        this.#applying = this.#applying.then(() => this.#deps.transport.send(to, bytes));
+      } else this.#run(e);
+    }
     if (input.kind === "tick") this.#chain(() => this.#deps.rules.refresh());
     return r.error;
   }

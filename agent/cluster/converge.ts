@@ -128,8 +128,23 @@ export function transition(s: NodeState, to: ActualState, fx: Effect[]): boolean
 }
 
 /**
+ * Whether a bucket whose last agreed owner was `prev` is free for this host to take before
+ * the whole cluster agrees: it was ours, or `prev` is alive and announces our view — it
+ * computed the same map and, as the driver sends a heartbeat only after the bucket plan
+ * before it took effect, has already let the bucket go. A dead owner's buckets wait for
+ * agreement (its kernel lease has expired by then). This is what makes a drainstop, a stop
+ * or a join hand buckets over within one network delay instead of one convergence round.
+ */
+function released(s: NodeState, prev: number | undefined): boolean {
+  if (prev === undefined) return false;
+  if (prev === s.selfId) return true;
+  const p = s.peers.get(prev);
+  return !!p?.alive && !!p.last && equalBytes(p.last.viewDigest, s.view.viewDigest);
+}
+
+/**
  * What this host should hold. Buckets are released as soon as the view moves them away but
- * taken only once the cluster agrees, so no bucket ever has two owners.
+ * taken only once their previous owner has let them go, so no bucket ever has two owners.
  */
 export function bucketPlan(s: NodeState): BucketPlan {
   const accepting = s.admin === "active" && s.healthy && !s.leaving && !s.awaitingMap;
@@ -149,7 +164,7 @@ export function bucketPlan(s: NodeState): BucketPlan {
       const then = agreed?.maps[rule.id];
       plan.owned[rule.id] = !accepting || !now
         ? []
-        : ownedBy(now, s.selfId).filter((b) => s.converged || then?.[b] === s.selfId);
+        : ownedBy(now, s.selfId).filter((b) => s.converged || released(s, then?.[b]));
     } else if (rule.mode === "single") {
       plan.single[rule.id] = accepting && top() && (s.converged || (!!agreed && top(agreed)));
     }
@@ -200,6 +215,14 @@ export function adoptSnapshot(
     return;
   }
   s.awaitingMap = false;
+  // A newcomer has agreed on nothing yet: the view it adopts says who held what.
+  s.agreedView ??= {
+    epoch: snap.epoch,
+    members: snap.members,
+    maps: base.maps,
+    membersDigest: membersDigest(snap.members),
+    viewDigest: viewDigest(snap.members, base.maps),
+  };
   const next = computeView(base, s.config, eligibleMembers(s), snap.epoch);
   if (!equalBytes(next.viewDigest, viewDigest(snap.members, base.maps))) next.epoch++;
   const moved = bucketsMoved(s.view, next);
