@@ -12,7 +12,7 @@ import {
 import { defaultConfig, isIPv4 } from "../cluster/config.ts";
 import { b64, dbPath, openStateDir } from "../state_dir.ts";
 import { pickAddress } from "../net_interface.ts";
-import { certFingerprint, createCa, issueHostCert } from "../security/ca.ts";
+import { certFingerprint } from "../security/cert_fingerprint.ts";
 import { randomHex, randomHostId } from "../security/random_id.ts";
 import { hashPassword } from "../security/password.ts";
 import { createToken, parseDuration } from "../security/token.ts";
@@ -102,6 +102,8 @@ export const initCommand: Command = {
       );
     }
 
+    // The X.509 library is loaded only by the commands that make certificates.
+    const { createCa, issueHostCert } = await import("../security/ca.ts");
     const clusterId = randomHex(8);
     const key = crypto.getRandomValues(new Uint8Array(32));
     const ca = await createCa(clusterId);

@@ -12,7 +12,6 @@ import {
 import { dbPath, openStateDir } from "../state_dir.ts";
 import { pickAddress } from "../net_interface.ts";
 import { parseToken } from "../security/token.ts";
-import { fetchPinnedCa } from "../security/pinned_ca.ts";
 import type { JoinGrant } from "../peer/join.ts";
 import { exists } from "./init.ts";
 
@@ -95,6 +94,7 @@ export const joinCommand: Command = {
     }
     const origin = base.origin;
     let caPem: string;
+    const { fetchPinnedCa } = await import("../security/pinned_ca.ts");
     try {
       caPem = await fetchPinnedCa(origin, token.caFingerprint);
     } catch (e) {

@@ -5,7 +5,7 @@
  */
 import { CliError, type Command, COMMON_HELP, parseFlags, printJson, UsageError } from "./cli.ts";
 import { dispatch, openState, readConfig } from "./config_cmd.ts";
-import { certFingerprint } from "../security/ca.ts";
+import { certFingerprint } from "../security/cert_fingerprint.ts";
 import { createToken, parseDuration } from "../security/token.ts";
 
 const DEFAULT_TTL = "1h";

@@ -11,7 +11,7 @@ import {
   MAX_HOSTS,
   validateConfig,
 } from "../cluster/config.ts";
-import { type CertAndKey, issueHostCert } from "../security/ca.ts";
+import type { CertAndKey } from "../security/ca.ts";
 import { checkSecret } from "../security/token.ts";
 import { randomHostId } from "../security/random_id.ts";
 
@@ -137,6 +137,7 @@ export async function handleJoin(req: JoinRequest, deps: JoinDeps): Promise<Join
         `the join token is ${consumed.reason}: create a new one with \`appliance token create\``,
     };
   }
+  const { issueHostCert } = await import("../security/ca.ts");
   const cert = await issueHostCert(deps.ca, { name: req.name, ips: [req.address] });
   await deps.publish(next);
   return {

@@ -14,7 +14,6 @@
  */
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
-import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 
 /** A certificate and its private key, both PEM. */
@@ -105,22 +104,9 @@ export async function issueHostCert(
   return { certPem: cert.toString("pem"), keyPem: await exportKeyPem(keys.privateKey) };
 }
 
-/** Lowercase hex SHA-256 of the DER of the first certificate in `pem`. */
-export function certFingerprint(pem: string): string {
-  return createHash("sha256").update(firstCertDer(pem)).digest("hex");
-}
+import { firstCertDer } from "./cert_fingerprint.ts";
 
-/** The DER bytes of the first CERTIFICATE block in `pem`. */
-export function firstCertDer(pem: string): Uint8Array<ArrayBuffer> {
-  const block = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/.exec(pem);
-  if (block === null) {
-    throw new Error(
-      "not a PEM certificate: expected a -----BEGIN CERTIFICATE----- block " +
-        "(pass the contents of a .pem certificate file, not a key or a path)",
-    );
-  }
-  return Uint8Array.from(atob(block[1].replace(/\s+/g, "")), (c) => c.charCodeAt(0));
-}
+export { certFingerprint, firstCertDer } from "./cert_fingerprint.ts";
 
 function subjectAltNames(host: HostIdentity): x509.JsonGeneralName[] {
   const ips = new Set<string>(["127.0.0.1"]);
