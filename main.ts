@@ -56,7 +56,9 @@ async function startHostDataplane(
     host: systemHostCommands,
     log,
   });
-  await dp.start();
+  // A missing or down interface is a fault state, not a refusal: the watch starts the
+  // dataplane when the interface is usable. Any other problem (a used cluster IP) refuses.
+  if (dp.usable()) await dp.start();
   return dp;
 }
 

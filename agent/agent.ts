@@ -143,6 +143,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     report: (healthy, reason) => driver.input({ kind: "health", healthy, reason }),
   });
   health.start();
+  const unwatch = o.rules.watch?.((reason) => driver.input({ kind: "fault", reason }));
   // A drainstop ends as soon as no established connection is left (or at its timeout).
   const drainWatch = setInterval(async () => {
     if (driver.state.admin !== "draining" || !o.rules.established) return;
@@ -158,6 +159,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       stopping ??= (async () => {
         clearInterval(prune);
         health.stop();
+        unwatch?.();
         clearInterval(drainWatch);
         await panel?.stop();
         await driver.stop();

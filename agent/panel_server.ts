@@ -8,6 +8,7 @@ import type { Assets, PanelDeps } from "../web/deps.ts";
 import type { Driver } from "./driver.ts";
 import type { Membership, StateDir } from "./state_dir.ts";
 import type { HttpsPeerClient } from "./adapters/https_peer_client.ts";
+import { collectTraffic, type Counters, sharedInFlight } from "../web/traffic.ts";
 
 export type PanelListen = { hostname: string; port: number } | { path: string };
 
@@ -51,6 +52,8 @@ export function startPanel(
     membership: Membership;
     peers: HttpsPeerClient;
     assets: Assets;
+    /** This host's dataplane counters (RuleApplier.traffic); absent without a dataplane. */
+    traffic?: () => Promise<Counters>;
   },
 ): RunningPanel {
   const { driver, state, membership: m, peers } = ctx;
@@ -78,6 +81,15 @@ export function startPanel(
       return peers.request(host(name).address, "GET", `/peer/v1/events?${qs}`);
     },
     rules: () => driver.state.config.rules,
+    traffic: sharedInFlight(() =>
+      collectTraffic(
+        driver.status().hosts,
+        (h) =>
+          h.self
+            ? ctx.traffic?.() ?? Promise.resolve({})
+            : peers.request<Counters>(h.address, "GET", "/peer/v1/traffic"),
+      )
+    ),
     editConfig: async (edit) => {
       const current = driver.state.config;
       const next = edit(current);

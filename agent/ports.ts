@@ -46,4 +46,14 @@ export interface RuleApplier {
    * as they are gone; absent where there is no dataplane (the drain then runs to its timeout).
    */
   established?(): Promise<number>;
+  /**
+   * Watches the host's network for faults (the cluster interface missing or down): reports a
+   * reason, or null when it is usable again. Returns the unwatch. Absent without a dataplane.
+   */
+  watch?(report: (fault: string | null) => void): () => void;
+  /**
+   * Named counters since start (`rule_<id>`: new connections accepted by that rule; the
+   * others: drops per reason), for the panel's traffic chart; absent without a dataplane.
+   */
+  traffic?(): Promise<Record<string, { packets: number; bytes: number }>>;
 }

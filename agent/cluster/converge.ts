@@ -30,7 +30,7 @@ import { sendHeartbeat } from "./beacon.ts";
 export function eligibleMembers(s: NodeState): number[] {
   const out: number[] = [];
   if (
-    s.admin === "active" && s.healthy && !s.leaving &&
+    s.admin === "active" && s.healthy && !s.fault && !s.leaving &&
     s.config.hosts.some((h) => h.id === s.selfId)
   ) {
     out.push(s.selfId);
@@ -104,16 +104,18 @@ export function refreshAgreement(s: NodeState, now: number, fx: Effect[]): boole
 }
 
 function desiredActual(s: NodeState): ActualState {
+  if (s.fault && (s.admin === "active" || s.admin === "draining")) return "fault";
   if (s.admin !== "active") return s.admin;
   return s.converged ? "converged" : "converging";
 }
 
 const ALLOWED: Record<ActualState, ActualState[]> = {
-  converging: ["converged", "draining", "stopped", "suspended"],
-  converged: ["converging", "draining", "stopped", "suspended"],
-  draining: ["stopped", "suspended", "converging", "converged"],
-  stopped: ["converging", "converged", "suspended"],
-  suspended: ["converging", "converged", "stopped"],
+  converging: ["converged", "draining", "stopped", "suspended", "fault"],
+  converged: ["converging", "draining", "stopped", "suspended", "fault"],
+  draining: ["stopped", "suspended", "converging", "converged", "fault"],
+  stopped: ["converging", "converged", "suspended", "fault"],
+  suspended: ["converging", "converged", "stopped", "fault"],
+  fault: ["converging", "converged", "draining", "stopped", "suspended"],
 };
 
 /** The one place the actual state changes: asserts the move, logs "A -> B". */
@@ -147,7 +149,8 @@ function released(s: NodeState, prev: number | undefined): boolean {
  * taken only once their previous owner has let them go, so no bucket ever has two owners.
  */
 export function bucketPlan(s: NodeState): BucketPlan {
-  const accepting = s.admin === "active" && s.healthy && !s.leaving && !s.awaitingMap;
+  const accepting = s.admin === "active" && s.healthy && !s.fault && !s.leaving &&
+    !s.awaitingMap;
   const plan: BucketPlan = {
     epoch: s.view.epoch,
     configVersion: s.config.version,

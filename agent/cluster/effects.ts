@@ -24,6 +24,8 @@ export type Input =
   | { kind: "fetchFailed"; hostId: number; what: "map" | "config"; error: string }
   /** The dataplane reports no established connections are left while draining. */
   | { kind: "drained" }
+  /** The cluster interface went missing or down (reason), or is back (null). */
+  | { kind: "fault"; reason: string | null }
   /** The health check changed its verdict on the local service (after rise/fall). */
   | { kind: "health"; healthy: boolean; reason: string };
 

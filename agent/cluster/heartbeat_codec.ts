@@ -38,7 +38,14 @@ export const FLAG_AWAITING_MAP = 2;
 export const FLAG_UNHEALTHY = 4;
 
 /** A host's self-reported state, as carried on the wire. */
-export const WIRE_STATES = ["converging", "converged", "draining", "stopped", "suspended"] as const;
+export const WIRE_STATES = [
+  "converging",
+  "converged",
+  "draining",
+  "stopped",
+  "suspended",
+  "fault",
+] as const;
 export type WireState = typeof WIRE_STATES[number];
 
 export interface Heartbeat {

@@ -69,6 +69,18 @@ export function step(state: NodeState, input: Input, now: number): StepResult {
         ),
       );
       break;
+    case "fault":
+      if ((s.fault ?? null) !== input.reason) {
+        s.fault = input.reason ?? undefined;
+        fx.push(log(
+          input.reason ? "error" : "info",
+          "host.fault",
+          input.reason ? `fault: ${input.reason}` : "fault cleared: the cluster interface is back",
+          { reason: input.reason },
+        ));
+        recompute(s, input.reason ? `fault: ${input.reason}` : "fault cleared", now, fx);
+      }
+      break;
     case "health":
       if (s.healthy !== input.healthy) {
         s.healthy = input.healthy;

@@ -12,6 +12,9 @@
  *      │ stop                             │ resume
  *      └───────── (any) ── suspend ──► suspended
  *
+ * fault (the cluster interface is missing or down) overrides converging, converged and
+ * draining until the interface is back.
+ *
  * A newcomer stays in `converging` with awaitingMap set until it adopts the cluster's view
  * from a peer (or, after one detection time with no established peer, computes one itself).
  */
@@ -22,7 +25,13 @@ import { hexToBytes } from "./heartbeat_codec.ts";
 import { emptyView, type View } from "./view.ts";
 
 export type AdminState = "active" | "draining" | "stopped" | "suspended";
-export type ActualState = "converging" | "converged" | "draining" | "stopped" | "suspended";
+export type ActualState =
+  | "converging"
+  | "converged"
+  | "draining"
+  | "stopped"
+  | "suspended"
+  | "fault";
 
 export type DropReason =
   | "malformed"
@@ -75,6 +84,8 @@ export interface NodeState {
   /** Host id -> bit in heard bitmaps (config order by id). */
   hostBits: Map<number, number>;
   admin: AdminState;
+  /** Why the host cannot serve (its cluster interface is missing or down), if it cannot. */
+  fault?: string;
   /** The local service's health (true when no check is configured). */
   healthy: boolean;
   healthReason?: string;

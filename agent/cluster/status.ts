@@ -12,6 +12,7 @@ export type HostStatusState =
   | "draining"
   | "stopped"
   | "suspended"
+  | "fault"
   | "unreachable";
 
 export interface HostStatus {
@@ -28,6 +29,8 @@ export interface HostStatus {
   share: number;
   /** Why it is not admitted, when it is not. */
   refused?: string;
+  /** Why this host is in the fault state, when it is. */
+  fault?: string;
   /** Its local service's health check verdict (with the reason, for this host). */
   health: "healthy" | "unhealthy" | "unknown";
   healthReason?: string;
@@ -78,6 +81,7 @@ export function describe(s: NodeState, now: number, wallNow: number): ClusterSta
         ? "unhealthy"
         : "healthy",
       ...(self && s.healthReason ? { healthReason: s.healthReason } : {}),
+      ...(self && s.fault ? { fault: s.fault } : {}),
     };
   }).sort((a, b) => a.priority - b.priority);
   const lc = s.lastConvergence;

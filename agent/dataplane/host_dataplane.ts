@@ -13,9 +13,10 @@ import type { BucketPlan } from "../cluster/effects.ts";
 import type { ClusterConfig } from "../cluster/config.ts";
 import type { RuleApplier } from "../ports.ts";
 import type { ArpResponder } from "./arp_responder.ts";
-import type { NftRuleApplier, NftRunner } from "./nft_rule_applier.ts";
+import type { CounterValue, NftRuleApplier, NftRunner } from "./nft_rule_applier.ts";
 import { kernelArpSuppression } from "./arp_suppression.ts";
 import { clusterMac } from "./cluster_mac.ts";
+import { type InterfaceCondition, readInterface } from "./interface_watch.ts";
 
 /** Runs `ip` and friends; the one place this adapter touches host networking outside nft. */
 export interface HostCommands {
@@ -31,11 +32,17 @@ export interface HostDataplaneOptions {
   arp: ArpResponder;
   host: HostCommands;
   log: (level: "info" | "warn" | "error", kind: string, message: string) => void;
+  /** The interface's condition (default: /sys/class/net). */
+  readInterface?: (iface: string) => InterfaceCondition;
 }
 
 export class HostDataplane implements RuleApplier {
   #o: HostDataplaneOptions;
   #claimed = false;
+  /** start() has completed on the current incarnation of the interface. */
+  #started = false;
+  #ifindex: number | null = null;
+  #lastPlan: BucketPlan | undefined;
   #announce: ReturnType<typeof setTimeout>[] = [];
 
   constructor(o: HostDataplaneOptions) {
@@ -52,6 +59,8 @@ export class HostDataplane implements RuleApplier {
    */
   async start(): Promise<void> {
     const { iface, host, arp } = this.#o;
+    const cond = (this.#o.readInterface ?? readInterface)(iface);
+    this.#ifindex = cond.ifindex;
     const cfg = this.#cfg;
     await this.#removeAddress(); // a crashed run's leftover
     const probe = await arp.probe(cfg.clusterIp, 600);
@@ -76,9 +85,55 @@ export class HostDataplane implements RuleApplier {
       // agent died before this fix, or a previous failover-mode owner).
       await arp.gratuitous(3, 100);
     }
+    this.#started = true;
+  }
+
+  /** The nftables counters: accepted new connections per rule, drops per reason. */
+  traffic(): Promise<Record<string, CounterValue>> {
+    return this.#o.rules.counters();
+  }
+
+  /** Whether the interface is usable now; start() waits for that (see watch()). */
+  usable(): boolean {
+    return (this.#o.readInterface ?? readInterface)(this.#o.iface).fault === null;
+  }
+
+  /**
+   * Polls the interface every 500 ms: reports a fault when it goes missing or down, and
+   * when it is back (re-doing start() if it was re-created or never started), reports null.
+   */
+  watch(report: (fault: string | null) => void): () => void {
+    let last: string | null | undefined;
+    let busy = false;
+    const check = async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        const cond = (this.#o.readInterface ?? readInterface)(this.#o.iface);
+        let fault = cond.fault;
+        if (fault === null && (!this.#started || cond.ifindex !== this.#ifindex)) {
+          try {
+            if (this.#started) await this.clear();
+            await this.start();
+            if (this.#lastPlan) await this.apply(this.#lastPlan);
+          } catch (e) {
+            fault = `the dataplane cannot start on "${this.#o.iface}": ${(e as Error).message}`;
+          }
+        }
+        if (fault !== last) report(fault);
+        last = fault;
+      } finally {
+        busy = false;
+      }
+    };
+    check();
+    const timer = setInterval(check, 500);
+    return () => clearInterval(timer);
   }
 
   async apply(plan: BucketPlan): Promise<void> {
+    this.#lastPlan = plan;
+    if (!this.#started) return; // watch() starts it once the interface is usable, then applies
     if (this.#cfg.mode === "failover") {
       if (plan.accepting && plan.defaultHost && !this.#claimed) await this.#takeOver(plan.epoch);
       else if (!(plan.accepting && plan.defaultHost) && this.#claimed) await this.#release();
@@ -88,6 +143,7 @@ export class HostDataplane implements RuleApplier {
   }
 
   refresh(): Promise<void> {
+    if (!this.#started) return Promise.resolve();
     return this.#cfg.mode === "shared" ? this.#o.rules.refresh() : Promise.resolve();
   }
 
@@ -103,6 +159,7 @@ export class HostDataplane implements RuleApplier {
   }
 
   async clear(): Promise<void> {
+    this.#started = false;
     for (const t of this.#announce) clearTimeout(t);
     this.#announce = [];
     await this.#o.rules.clear();

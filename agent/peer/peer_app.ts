@@ -28,6 +28,8 @@ export interface PeerAppDeps {
   events: EventLog;
   join: JoinDeps;
   now(): number;
+  /** This host's dataplane counters (RuleApplier.traffic); absent without a dataplane. */
+  traffic?(): Promise<Record<string, { packets: number; bytes: number }>>;
 }
 
 const COMMANDS: AdminCommand[] = ["drainstop", "stop", "start", "suspend", "resume"];
@@ -102,6 +104,7 @@ export function createPeerApp(deps: PeerAppDeps): Hono {
       return c.json({ error: (e as Error).message }, 400);
     }
   });
+  authed.get("/traffic", async (c) => c.json(deps.traffic ? await deps.traffic() : {}));
   app.route("/peer/v1", authed);
   return app;
 }

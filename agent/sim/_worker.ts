@@ -6,6 +6,7 @@ export interface Job {
   scenario: ScenarioName;
   hosts: number;
   seed: number;
+  loss5Ms: number;
 }
 
 export type JobResult =
@@ -18,9 +19,9 @@ const scope = self as unknown as {
 };
 
 scope.onmessage = (e) => {
-  const { id, scenario, hosts, seed } = e.data;
+  const { id, scenario, hosts, seed, loss5Ms } = e.data;
   try {
-    const metrics = runScenario(scenario, hosts, seed);
+    const metrics = runScenario(scenario, hosts, seed, { loss5Ms });
     scope.postMessage({ id, ok: true, metrics });
   } catch (err) {
     scope.postMessage({ id, ok: false, error: err instanceof Error ? err.message : String(err) });

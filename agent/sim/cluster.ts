@@ -3,79 +3,28 @@
  * virtual time. One agenda (a heap ordered by time, then scheduling order) holds every
  * packet, timer and peer-API exchange; `runUntil` pops them in order. Faults (crash,
  * restart, pause, leave, join, partitions, loss) are methods, recorded in `faults` so
- * metrics can tell a healthy host from one that was failed on purpose.
- *
- * Host life cycle:
- *
- *        start                pause(ms)
- *   off ───────► running ◄──────────────► paused   (events held, then delivered in order)
- *                 │  ▲ ▲ restart
- *          crash  │  │ └──────────┐
- *                 ▼  │ restart    │
- *               crashed         left ◄── leave (bow-out sent, then the process exits)
+ * metrics can tell a healthy host from one that was failed on purpose. Host life cycle:
+ * see sim_host.ts; the peer API's answers: _peer_api.ts.
  */
 import type { ClusterConfig } from "../cluster/config.ts";
 import type { AdminCommand, BucketPlan, Effect, Input } from "../cluster/effects.ts";
 import { step, type StepResult } from "../cluster/membership.ts";
 import { initialState, type NodeState } from "../cluster/node_state.ts";
-import { toSnapshot, type View } from "../cluster/view.ts";
+import type { View } from "../cluster/view.ts";
 import { equalBytes } from "../cluster/heartbeat_codec.ts";
 import { EventQueue } from "./event_queue.ts";
 import { FakeNetwork, type NetworkSettings } from "./network.ts";
 import { Prng } from "./prng.ts";
 import { simConfig, simKey } from "./sim_config.ts";
+import { answer, failed } from "./_peer_api.ts";
+import type { Fault, Item, SimEvent, SimHost } from "./sim_host.ts";
 
-export type HostStatus = "off" | "running" | "paused" | "crashed" | "left";
+export type { Fault, HostStatus, SimEvent, SimHost } from "./sim_host.ts";
 
 /** A peer-API request that finds no route gives up after this long (the client timeout). */
 export const FETCH_TIMEOUT_MS = 1000;
 /** More events than this at one virtual instant means the hosts are in a livelock. */
 export const MAX_EVENTS_PER_INSTANT = 100_000;
-
-export interface SimHost {
-  /** 0-based; host i is named h(i+1). */
-  readonly index: number;
-  readonly id: number;
-  readonly name: string;
-  readonly address: string;
-  status: HostStatus;
-  /** The core's latest state; kept after a crash for inspection. */
-  state?: NodeState;
-  incarnation: number;
-  /** The plan the dataplane holds: the latest applyBuckets, cleared when the process dies. */
-  plan?: BucketPlan;
-  /** Bumped when the process dies: timers and replies for an older life are discarded. */
-  life: number;
-  timerAt?: number;
-  timer: number;
-  /** Events that arrived while paused, delivered in order on resume. */
-  held: Item[];
-  pauseToken: number;
-  pausedUntil: number;
-}
-
-export type Fault =
-  | { kind: "start" | "crash" | "restart" | "leave"; host: number; at: number }
-  | { kind: "pause"; host: number; at: number; until: number }
-  | { kind: "partition"; at: number; until: number; groups: number[][] }
-  | { kind: "network"; at: number; settings: NetworkSettings };
-
-export type SimEvent =
-  | { type: "step"; host: SimHost; input: Input; result: StepResult }
-  | { type: "plan"; host: SimHost; plan: BucketPlan | undefined }
-  /** `observer` marked `subject` down (peer.down) or up (peer.up). */
-  | { type: "down" | "up"; observer: SimHost; subject: SimHost }
-  | { type: "fault"; fault: Fault };
-
-type Fetch = Extract<Effect, { kind: "fetchMap" | "fetchConfig" }>;
-
-type Item =
-  | { kind: "packet"; to: number; bytes: Uint8Array; from: string }
-  | { kind: "tick"; to: number; life: number; timer: number }
-  | { kind: "reply"; to: number; life: number; input: Input }
-  | { kind: "request"; to: number; from: number; life: number; fetch: Fetch }
-  | { kind: "resume"; to: number; token: number }
-  | { kind: "action"; fn: () => void };
 
 export interface SimOptions {
   hosts: number;
@@ -438,20 +387,10 @@ export class SimCluster {
   /** The peer API of `h` answers a fetch from its current state. */
   #serve(h: SimHost, req: Extract<Item, { kind: "request" }>) {
     const client = this.hosts[req.from];
-    const s = h.state!;
     const leg = this.network.streamDelay(h.address, client.address);
-    const f = req.fetch;
-    let input: Input;
-    if (leg === undefined) input = failed(f, "timed out (no route to host)");
-    else if (f.kind === "fetchMap") {
-      input = {
-        kind: "snapshot",
-        hostId: f.hostId,
-        snapshot: toSnapshot(s.view, s.config.version),
-      };
-    } else if (f.reason === "newer") {
-      input = { kind: "config", config: s.config, source: `host ${h.name}` };
-    } else input = { kind: "peerConfig", hostId: f.hostId, config: s.config };
+    const input = leg === undefined
+      ? failed(req.fetch, "timed out (no route to host)")
+      : answer(h.name, h.state!, req.fetch);
     this.#reply(client, req.life, leg ?? FETCH_TIMEOUT_MS, input);
   }
 
@@ -464,13 +403,4 @@ export class SimCluster {
   #reply(to: SimHost, life: number, after: number, input: Input) {
     this.#agenda.push(this.now + after, { kind: "reply", to: to.index, life, input });
   }
-}
-
-function failed(f: Fetch, error: string): Input {
-  return {
-    kind: "fetchFailed",
-    hostId: f.hostId,
-    what: f.kind === "fetchMap" ? "map" : "config",
-    error,
-  };
 }

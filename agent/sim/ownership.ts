@@ -4,9 +4,11 @@
  * role) is held by two hosts at once.
  *
  * One case is excused: a *split brain*. Once a host has marked a live (running or paused)
- * host down, the two may both hold the same buckets — each believes the other gone, as
- * after a partition or a pause past the timeout — until the cluster next converges as a
- * whole. The core cannot avoid that without a quorum; everything else counts.
+ * host down, or does not count it alive at all (it restarted or joined while the other was
+ * frozen or cut off), the two may both hold the same buckets — each believes the other
+ * gone, as after a partition or a pause past the timeout — until the cluster next converges
+ * as a whole. The core cannot avoid that without a quorum; everything else counts, even a
+ * duplicate that lasts 0 ms (taken before released, within one virtual instant).
  */
 import type { BucketPlan } from "../cluster/effects.ts";
 import type { SimCluster, SimEvent } from "./cluster.ts";
@@ -27,9 +29,8 @@ export class OwnershipWatch {
   #totalMs = 0;
   /** The first unexcused duplicate seen, for a test's failure message. */
   first?: Duplicate;
-  /** Split-brain time (excused duplicates), for information. */
   #splitSince?: number;
-  splitMs = 0;
+  #splitMs = 0;
   readonly stop: () => void;
 
   constructor(cluster: SimCluster) {
@@ -40,6 +41,11 @@ export class OwnershipWatch {
   /** Unexcused duplicate-owner time so far, in virtual ms. */
   get duplicateMs(): number {
     return this.#totalMs + (this.#violating ? this.#c.now - this.#since : 0);
+  }
+
+  /** Split-brain time (excused duplicates) so far, for information. */
+  get splitMs(): number {
+    return this.#splitMs + (this.#splitSince === undefined ? 0 : this.#c.now - this.#splitSince);
   }
 
   /** Re-reads every host's plan now (after a test changed one by hand). */
@@ -67,7 +73,7 @@ export class OwnershipWatch {
     this.#violating = !!dup;
     if (split && this.#splitSince === undefined) this.#splitSince = now;
     if (!split && this.#splitSince !== undefined) {
-      this.splitMs += now - this.#splitSince;
+      this.#splitMs += now - this.#splitSince;
       this.#splitSince = undefined;
     }
   }

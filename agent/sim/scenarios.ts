@@ -50,7 +50,6 @@ export function isScenario(name: string): name is ScenarioName {
 interface Outcome {
   detect?: Mark;
   convergedAt?: number;
-  before?: View;
   after?: View;
   /** Origin of detect_ms and converge_ms. */
   from?: number;
@@ -68,10 +67,10 @@ export function runScenario(
   for (const h of c.hosts) {
     if (h !== joiner) c.at(c.rng.between(0, c.config.heartbeat.periodMs), () => c.start(h.index));
   }
-  c.runUntil(WARM_UP_MS);
-  const before = c.agreement() ?? settle(c, () => true).view;
+  // Warm up, then fault at a random phase of the heartbeat period.
+  c.runUntil(WARM_UP_MS + c.rng.between(0, c.config.heartbeat.periodMs));
+  const before = c.agreement();
   if (!before) throw new Error(`${name}/${hosts}/seed ${seed}: no agreement after warm-up`);
-  c.runUntil(c.now + c.rng.between(0, c.config.heartbeat.periodMs));
   const t0 = c.now;
   const victim = c.host(c.rng.int(0, hosts - 1));
   let out: Outcome;
@@ -98,12 +97,12 @@ export function runScenario(
       c.setNetwork({ loss: 0.05, delayMs: 20, jitterMs: 20 });
       c.runFor(opts.loss5Ms ?? LOSS5_MS);
       c.setNetwork({ loss: 0, delayMs: 1, jitterMs: 0 });
-      out = { after: settle(c, () => true).view };
+      out = { after: settle(c, () => true).after };
       break;
     case "pause150":
       c.pause(victim.index, 150);
-      c.runFor(5000);
-      out = { after: settle(c, () => true).view };
+      c.runFor(2000);
+      out = { after: settle(c, () => true).after };
       break;
     case "partition_heal": {
       const half = Math.ceil(hosts / 2);
@@ -148,13 +147,13 @@ function departure(c: SimCluster, probe: Probe, victim: SimHost, t0: number): Ou
 function settle(
   c: SimCluster,
   ok: (v: View) => boolean,
-): { convergedAt?: number; view?: View; after?: View } {
+): { convergedAt?: number; after?: View } {
   let view: View | undefined;
   const at = c.runUntilTrue(() => {
     view = c.agreement();
     return !!view && ok(view);
   }, c.now + SETTLE_LIMIT_MS);
-  return { convergedAt: at, view, after: at === undefined ? undefined : view };
+  return at === undefined ? {} : { convergedAt: at, after: view };
 }
 
 function round(ms: number): number {

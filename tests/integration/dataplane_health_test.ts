@@ -91,3 +91,52 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name:
+    "a missing or down cluster interface puts the host in the fault state with the reason, and it recovers",
+  ignore: NOT_ROOT,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await withLab({ hosts: 2 }, async (lab) => {
+      await editCluster(lab, ["rules", "set", "default", "--affinity", "none"]);
+      const [h1, h2] = lab.hosts;
+      // Down: the host's own side of the link.
+      await lab.exec(h2, ["ip", "link", "set", "eth0", "down"]);
+      const down = await lab.waitFor(
+        h2,
+        (s) => s.hosts.find((x) => x.self)?.state === "fault",
+        10_000,
+      );
+      assert(
+        down.hosts.find((x) => x.self)?.fault?.includes('interface "eth0" is down'),
+        JSON.stringify(down.hosts),
+      );
+      await lab.exec(h2, ["ip", "link", "set", "eth0", "up"]);
+      await lab.waitConverged(20_000);
+      await assertAllServe(lab);
+
+      // Missing at start: the agent runs in the fault state until the interface appears.
+      await lab.kill(h2, "SIGTERM");
+      await lab.exec(h2, ["ip", "link", "set", "eth0", "down"]);
+      await lab.exec(h2, ["ip", "link", "set", "eth0", "name", "eth0x"]);
+      await lab.start(h2);
+      const missing = await lab.waitFor(
+        h2,
+        (s) => s.hosts.find((x) => x.self)?.state === "fault",
+        10_000,
+      );
+      assert(
+        missing.hosts.find((x) => x.self)?.fault?.includes('interface "eth0" not found'),
+        JSON.stringify(missing.hosts),
+      );
+      await lab.waitFor(h1, (s) => seen(s, h2).share === 0 && s.converged, 10_000);
+      await lab.exec(h2, ["ip", "link", "set", "eth0x", "name", "eth0"]);
+      await lab.exec(h2, ["ip", "link", "set", "eth0", "up"]);
+      await lab.exec(h2, ["ip", "addr", "replace", "198.18.0.12/24", "dev", "eth0"]);
+      await lab.waitConverged(20_000);
+      await assertAllServe(lab);
+    });
+  },
+});

@@ -44,3 +44,19 @@ Deno.test("step() ignores a health report that repeats the current verdict", () 
   const r = h.step({ kind: "health", healthy: true, reason: "200" }, 260);
   assertEquals(logs(r.effects, "host.health").length, 0);
 });
+
+Deno.test("step() puts a host with a faulty interface in the fault state, out of the view, until it is back", () => {
+  const h = convergedNode(3);
+  const r = h.step(
+    { kind: "fault", reason: 'interface "eth1" is down (see: ip link set eth1 up)' },
+    260,
+  );
+  assertEquals(h.state.actual, "fault");
+  assert(!h.state.view.members.includes(hostId(1)));
+  assertEquals(h.state.lastPlan?.accepting, false);
+  assertEquals(logs(r.effects, "host.state")[0].message, "converged -> fault");
+  assert(sentHeartbeats(r.effects).some((hb) => hb.state === "fault"), "peers are told");
+  h.step({ kind: "fault", reason: null }, 270);
+  assert(h.state.view.members.includes(hostId(1)));
+  assert(["converging", "converged"].includes(h.state.actual as string), h.state.actual);
+});
