@@ -69,7 +69,9 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     }
   });
 
+  const traffic = o.rules.traffic?.bind(o.rules);
   const peerApp = createPeerApp({
+    traffic,
     agent: {
       snapshot: () => driver.snapshot(),
       config: () => driver.state.config,
@@ -122,6 +124,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       membership: m,
       peers: o.peers,
       assets: o.panel.assets,
+      traffic,
     })
     : undefined;
   for (const f of panel?.failed ?? []) {

@@ -8,7 +8,8 @@
  *   /api/hosts    host commands                     and its CSRF token to change things)
  *   /api/rules    port rules
  *   /api/events   event log, CSV/JSON export
- *   /api/stream   live status and events (SSE)
+ *   /api/timeline convergences and failovers (chart)
+ *   /api/stream   live status, events and traffic (SSE)
  *   /*            index.html and /assets/*
  */
 import { Hono } from "hono";
@@ -23,6 +24,7 @@ import { hostsApi } from "./api/hosts_api.ts";
 import { rulesApi } from "./api/rules_api.ts";
 import { eventsApi } from "./api/events_api.ts";
 import { streamApi } from "./api/stream_api.ts";
+import { timelineApi } from "./api/timeline_api.ts";
 import { staticApp } from "./static_app.ts";
 
 export type { PanelDeps } from "./deps.ts";
@@ -60,6 +62,7 @@ export function createApp(
   app.route("/api/hosts", hostsApi(deps));
   app.route("/api/rules", rulesApi(deps));
   app.route("/api/events", eventsApi(deps));
+  app.route("/api/timeline", timelineApi(deps));
   app.route("/api/stream", streamApi(deps, { ...DEFAULT_TIMINGS, ...timings }));
   app.all(
     "/api/*",

@@ -42,6 +42,12 @@ export interface PanelDeps {
   events: EventLog;
   /** Another member's events (through the peer API), honouring the whole query. */
   remoteEvents?(host: string, query: EventQuery): Promise<Event[]>;
+  /**
+   * Per live host name, the new connections its rules accepted since its agent started
+   * (the sum of its `rule_*` nftables counters). Hosts without counters (no dataplane) or
+   * that do not answer are left out. Optional: without it the stream sends no traffic.
+   */
+  traffic?(): Promise<Record<string, number>>;
   /** The port rules of the current config. */
   rules(): PortRule[];
   /**
@@ -83,6 +89,8 @@ export interface StreamTimings {
   heartbeatMs: number;
   /** How often the event log is polled for new rows. Default 250. */
   pollMs: number;
+  /** How often the traffic totals are sent (when deps.traffic exists). Default 1000. */
+  trafficMs: number;
 }
 
 export const DEFAULT_TIMINGS: StreamTimings = {
@@ -90,4 +98,5 @@ export const DEFAULT_TIMINGS: StreamTimings = {
   refreshMs: 2000,
   heartbeatMs: 15_000,
   pollMs: 250,
+  trafficMs: 1000,
 };

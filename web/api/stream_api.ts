@@ -6,6 +6,8 @@
  *                   bucketOwners only when they differ from the last sent on this stream
  *   event: event    one new row of this host's event log (polled by afterId every pollMs);
  *                   its SSE id is the row id, so a reconnecting browser resumes after it
+ *   event: traffic  { at, totals }: each live host's accepted new connections so far
+ *                   (deps.traffic), at once and every trafficMs, when deps.traffic exists
  *   : ping          a comment every heartbeatMs
  *
  * The stream ends when the client goes away or deps.shutdown is aborted.
@@ -16,6 +18,12 @@ import type { PanelEnv } from "./_http.ts";
 import { statusPayload } from "./status_api.ts";
 
 const POLL_BATCH = 500;
+
+/** The `traffic` message: totals by host name, taken at `at` (wall-clock ms). */
+export interface TrafficSample {
+  at: number;
+  totals: Record<string, number>;
+}
 
 export function streamApi(deps: PanelDeps, timings: StreamTimings): Hono<PanelEnv> {
   return new Hono<PanelEnv>().get("/", (c) => {
@@ -69,11 +77,27 @@ export function streamApi(deps: PanelDeps, timings: StreamTimings): Hono<PanelEn
           }
         };
 
+        let trafficBusy = false;
+        const sendTraffic = async () => {
+          if (!deps.traffic || trafficBusy) return;
+          trafficBusy = true;
+          try {
+            const totals = await deps.traffic();
+            const sample: TrafficSample = { at: deps.now(), totals };
+            send(`event: traffic\ndata: ${JSON.stringify(sample)}\n\n`);
+          } catch {
+            /* no sample this time; the chart skips it */
+          } finally {
+            trafficBusy = false;
+          }
+        };
+
         const unsubscribe = deps.onChange(statusSoon);
         const timers = [
           setInterval(poll, timings.pollMs),
           setInterval(statusSoon, timings.refreshMs),
           setInterval(() => send(": ping\n\n"), timings.heartbeatMs),
+          ...(deps.traffic ? [setInterval(sendTraffic, timings.trafficMs)] : []),
         ];
         const onShutdown = () => stop();
         stop = () => {
@@ -91,6 +115,7 @@ export function streamApi(deps: PanelDeps, timings: StreamTimings): Hono<PanelEn
         deps.shutdown?.addEventListener("abort", onShutdown, { once: true });
         send("retry: 2000\n\n");
         sendStatus();
+        sendTraffic();
         if (deps.shutdown?.aborted) stop();
       },
       cancel() {

@@ -6,10 +6,12 @@
 import type { Event, EventQuery } from "../../db/event_log.ts";
 import type { PortRule } from "../../agent/cluster/config.ts";
 import type { PanelStatus } from "../api/status_api.ts";
+import type { TrafficSample } from "../api/stream_api.ts";
+import type { Timeline } from "../api/timeline_api.ts";
 import type { HostCommand } from "../deps.ts";
 import type { RuleFields } from "./format.ts";
 
-export type { Event, EventQuery, HostCommand, PanelStatus, PortRule };
+export type { Event, EventQuery, HostCommand, PanelStatus, PortRule, Timeline, TrafficSample };
 
 export class ApiError extends Error {
   constructor(readonly status: number, message: string, readonly problems: string[] = []) {
@@ -94,6 +96,9 @@ export const api = {
   removeRule: (id: string) =>
     call<{ version: number }>("DELETE", `/api/rules/${encodeURIComponent(id)}`),
   events: (f: EventFilter) => call<EventPage>("GET", `/api/events?${eventParams(f)}`),
+  /** Convergences and failovers since `since` (default: the last hour). */
+  timeline: (since?: number) =>
+    call<Timeline>("GET", `/api/timeline${since === undefined ? "" : `?since=${since}`}`),
   exportUrl: (f: EventFilter, format: "csv" | "json") => {
     const { limit: _l, offset: _o, afterId: _a, ...rest } = f;
     return `/api/events?${eventParams({ ...rest, format })}`;
@@ -103,6 +108,8 @@ export const api = {
 export interface StreamHandlers {
   status(s: PanelStatus): void;
   event(e: Event): void;
+  /** Each host's accepted-connection totals, about every second (with a dataplane). */
+  traffic(t: TrafficSample): void;
   /** "live" when connected, "reconnecting" after a drop, "closed" when refused. */
   connection(state: "live" | "reconnecting" | "closed"): void;
 }
@@ -113,6 +120,7 @@ export function openStream(h: StreamHandlers): () => void {
   es.addEventListener("open", () => h.connection("live"));
   es.addEventListener("status", (m) => h.status(JSON.parse((m as MessageEvent).data)));
   es.addEventListener("event", (m) => h.event(JSON.parse((m as MessageEvent).data)));
+  es.addEventListener("traffic", (m) => h.traffic(JSON.parse((m as MessageEvent).data)));
   es.addEventListener("error", () => {
     if (es.readyState !== EventSource.CLOSED) return h.connection("reconnecting");
     h.connection("closed");

@@ -1,6 +1,7 @@
 /**
  * The SPA's shell: asks whether there is a session, shows the login or the pages, keeps
- * the live status from /api/stream and routes by the URL hash (#/, #/rules, #/events).
+ * the live status from /api/stream and routes by the URL hash (#/, #/rules, #/events,
+ * #/timeline).
  */
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api, type Event, onUnauthorized, openStream, type PanelStatus } from "./api.ts";
@@ -9,11 +10,14 @@ import { EventsPage } from "./events.tsx";
 import { Login } from "./login.tsx";
 import { OverviewPage } from "./overview.tsx";
 import { RulesPage } from "./rules.tsx";
+import { TimelinePage } from "./timeline.tsx";
+import { addTrafficSample, type TrafficHistory } from "./traffic.tsx";
 
 const PAGES = [
   { hash: "#/", label: "Overview" },
   { hash: "#/rules", label: "Port rules" },
   { hash: "#/events", label: "Events" },
+  { hash: "#/timeline", label: "Timeline" },
 ];
 
 function useHash(): string {
@@ -44,6 +48,7 @@ function Shell({ onLogout }: { onLogout: () => void }) {
   const [status, setStatus] = useState<PanelStatus | undefined>();
   const [connection, setConnection] = useState<"live" | "reconnecting" | "closed">("reconnecting");
   const [notice, setNotice] = useState<string | undefined>();
+  const [traffic, setTraffic] = useState<TrafficHistory | undefined>();
   const listeners = useRef(new Set<(e: Event) => void>());
 
   useEffect(() =>
@@ -52,6 +57,7 @@ function Shell({ onLogout }: { onLogout: () => void }) {
       status: (s) =>
         setStatus((old) => ({ ...s, bucketOwners: s.bucketOwners ?? old?.bucketOwners })),
       event: (e) => listeners.current.forEach((fn) => fn(e)),
+      traffic: (t) => setTraffic((h) => addTrafficSample(h, t)),
       connection: setConnection,
     }), []);
   useEffect(() => {
@@ -102,8 +108,10 @@ function Shell({ onLogout }: { onLogout: () => void }) {
             ? <RulesPage notify={setNotice} />
             : page.hash === "#/events"
             ? <EventsPage hosts={hosts} subscribe={subscribe} />
+            : page.hash === "#/timeline"
+            ? <TimelinePage />
             : status
-            ? <OverviewPage status={status} notify={setNotice} />
+            ? <OverviewPage status={status} traffic={traffic} notify={setNotice} />
             : <p>Waiting for the cluster status…</p>}
         </ErrorBoundary>
       </main>

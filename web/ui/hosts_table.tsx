@@ -22,6 +22,7 @@ export function HostsTable({ hosts, onAction }: Props) {
             <th scope="col" class="num">Priority</th>
             <th scope="col" class="num">Weight</th>
             <th scope="col">State</th>
+            <th scope="col">Health</th>
             <th scope="col" class="num">Heartbeat age</th>
             <th scope="col" class="num">Share</th>
             {onAction && <th scope="col">Action</th>}
@@ -41,6 +42,9 @@ export function HostsTable({ hosts, onAction }: Props) {
                 <span class={`state state-${h.state}`}>{h.state}</span>
                 {h.refused && <div class="hint">refused: {h.refused}</div>}
               </td>
+              <td>
+                <Health host={h} />
+              </td>
               <td class="num">{h.self ? "this host" : formatAge(h.heartbeatAgeMs)}</td>
               <td class="num">{formatShare(h.share)}</td>
               {onAction && (
@@ -53,6 +57,18 @@ export function HostsTable({ hosts, onAction }: Props) {
         </tbody>
       </table>
     </div>
+  );
+}
+
+/** The health verdict; its reason (known for this host only) as a tooltip and as text. */
+function Health({ host }: { host: HostStatus }) {
+  return (
+    <>
+      <span class={`health health-${host.health}`} title={host.healthReason}>
+        {host.health}
+      </span>
+      {host.self && host.healthReason && <div class="hint">{host.healthReason}</div>}
+    </>
   );
 }
 

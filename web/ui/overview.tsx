@@ -10,6 +10,7 @@ import { BucketMap, ShareBars } from "./bucket_map.tsx";
 import { ConfirmDialog } from "./confirm_dialog.tsx";
 import { formatAge, formatTime } from "./format.ts";
 import { HostsTable } from "./hosts_table.tsx";
+import { TrafficCharts, type TrafficHistory } from "./traffic.tsx";
 
 const WHAT: Record<HostCommand, string> = {
   drainstop:
@@ -53,9 +54,11 @@ export function ClusterSummary({ status }: { status: PanelStatus }) {
 }
 
 export function Overview(
-  { status, onAction }: {
+  { status, onAction, traffic }: {
     status: PanelStatus;
     onAction?: (host: string, command: HostCommand) => void;
+    /** Live traffic from the stream; the section is left out until the first sample. */
+    traffic?: TrafficHistory;
   },
 ) {
   const maps = status.bucketOwners;
@@ -65,6 +68,12 @@ export function Overview(
       <ClusterSummary status={status} />
       <h2>Hosts</h2>
       <HostsTable hosts={status.hosts} onAction={onAction} />
+      {traffic && (
+        <>
+          <h2>New connections per second (last minute)</h2>
+          <TrafficCharts history={traffic} hosts={status.hosts} />
+        </>
+      )}
       <h2>Bucket map</h2>
       {maps
         ? (Object.keys(maps).length
@@ -89,7 +98,11 @@ interface Pending {
 }
 
 export function OverviewPage(
-  { status, notify }: { status: PanelStatus; notify: (message: string) => void },
+  { status, traffic, notify }: {
+    status: PanelStatus;
+    traffic?: TrafficHistory;
+    notify: (message: string) => void;
+  },
 ) {
   const [pending, setPending] = useState<Pending | undefined>();
   const run = async () => {
@@ -107,6 +120,7 @@ export function OverviewPage(
     <>
       <Overview
         status={status}
+        traffic={traffic}
         onAction={(host, command) => setPending({ host, command, busy: false })}
       />
       {pending && (

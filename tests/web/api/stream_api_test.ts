@@ -110,3 +110,34 @@ Deno.test("/api/stream ends when deps.shutdown is aborted, so the server can sto
   await assert.rejects(sse.next(), /the stream ended/);
   assert.equal(f.listeners.size, 0);
 });
+
+Deno.test("/api/stream sends each host's traffic totals at once and every trafficMs", async () => {
+  let total = 10;
+  const f = fake(
+    { traffic: () => Promise.resolve({ web1: total, web2: 4 }) },
+    { ...FAST, trafficMs: 5 },
+  );
+  const c = await login(f.app);
+  const sse = messages((await call(f.app, c, "GET", "/api/stream")).body!);
+  await sse.next(); // retry
+  await sse.next(); // status
+  const first = await sse.next();
+  assert.equal(first.event, "traffic");
+  assert.deepEqual(JSON.parse(first.data!), { at: f.clock.now, totals: { web1: 10, web2: 4 } });
+  total = 25;
+  f.clock.now += 1000;
+  const next = await sse.next();
+  assert.equal(next.event, "traffic");
+  assert.deepEqual(JSON.parse(next.data!), { at: f.clock.now, totals: { web1: 25, web2: 4 } });
+  await sse.cancel();
+});
+
+Deno.test("/api/stream sends no traffic without deps.traffic", async () => {
+  const f = fake({}, { ...FAST, trafficMs: 1, heartbeatMs: 20 });
+  const c = await login(f.app);
+  const sse = messages((await call(f.app, c, "GET", "/api/stream")).body!);
+  await sse.next();
+  await sse.next();
+  assert.deepEqual(await sse.next(), { comment: "ping" }, "the heartbeat comes first");
+  await sse.cancel();
+});

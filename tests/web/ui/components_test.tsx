@@ -25,10 +25,27 @@ const text = (html: string) => html.replace(/<[^>]+>/g, " ").replace(/\s+/g, " "
 Deno.test("HostsTable shows each host's state, heartbeat age and share", () => {
   const html = renderToString(<HostsTable hosts={status().hosts} onAction={() => {}} />);
   const t = text(html);
-  assert.match(t, /web1 this host 198\.18\.0\.1 1 50 converged this host 33\.3 %/);
-  assert.match(t, /web2 198\.18\.0\.2 2 50 draining 40 ms 33\.3 %/);
+  assert.match(t, /web1 this host 198\.18\.0\.1 1 50 converged healthy this host 33\.3 %/);
+  assert.match(t, /web2 198\.18\.0\.2 2 50 draining healthy 40 ms 33\.3 %/);
   assert.match(html, /class="state state-unreachable">unreachable</);
   assert.match(html, /aria-label="Command for web3"/);
+});
+
+Deno.test("HostsTable shows each host's health, with this host's reason as tooltip and text", () => {
+  const [web1, web2, web3] = status().hosts;
+  const hosts = [
+    { ...web1, health: "unhealthy" as const, healthReason: "GET http://127.0.0.1/ timed out" },
+    { ...web2, health: "healthy" as const },
+    { ...web3, health: "unknown" as const },
+  ];
+  const html = renderToString(<HostsTable hosts={hosts} />);
+  assert.match(
+    html,
+    /<span class="health health-unhealthy" title="GET http:\/\/127\.0\.0\.1\/ timed out">unhealthy<\/span><div class="hint">GET http:\/\/127\.0\.0\.1\/ timed out<\/div>/,
+  );
+  assert.match(html, /<span class="health health-healthy">healthy<\/span><\/td>/);
+  assert.match(html, /<span class="health health-unknown">unknown<\/span>/);
+  assert.match(text(html), /web3 198\.18\.0\.3 3 50 unreachable unknown 40 ms/);
 });
 
 Deno.test("Overview draws a bucket grid per rule when owners are known", () => {
