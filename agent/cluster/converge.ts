@@ -141,6 +141,7 @@ function released(s: NodeState, prev: number | undefined): boolean {
   if (prev === undefined) return false;
   if (prev === s.selfId) return true;
   const p = s.peers.get(prev);
+  if (p && !p.alive && p.bowedOut) return true; // its bow-out follows its release
   return !!p?.alive && !!p.last && equalBytes(p.last.viewDigest, s.view.viewDigest);
 }
 

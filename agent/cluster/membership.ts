@@ -15,6 +15,7 @@ import { configDigest, hostIndex } from "./config.ts";
 import type { Effect, Input } from "./effects.ts";
 import {
   decodeHeartbeat,
+  FLAG_AWAITING_MAP,
   FLAG_LEAVING,
   FLAG_UNHEALTHY,
   type Heartbeat,
@@ -149,7 +150,7 @@ function onPacket(s: NodeState, bytes: Uint8Array, from: string, now: number, fx
 
   const restarted = peer.incarnation !== 0 && hb.incarnation > peer.incarnation;
   const prevState = peer.last?.state;
-  const prevUnhealthy = (peer.last?.flags ?? 0) & FLAG_UNHEALTHY;
+  const prevFlags = (peer.last?.flags ?? 0) & (FLAG_UNHEALTHY | FLAG_AWAITING_MAP);
   peer.incarnation = hb.incarnation;
   peer.seq = hb.seq;
   peer.lastHeard = now;
@@ -170,11 +171,15 @@ function onPacket(s: NodeState, bytes: Uint8Array, from: string, now: number, fx
   }
   const name = hostName(s, peer.id);
   if (hb.flags & FLAG_LEAVING) {
-    if (peer.alive) markDown(s, peer, "left the cluster (bow-out)", now, fx);
+    if (peer.alive) {
+      peer.bowedOut = true;
+      markDown(s, peer, "left the cluster (bow-out)", now, fx);
+    }
     return;
   }
   if (!peer.alive) {
     peer.alive = true;
+    peer.bowedOut = false;
     peer.downSince = undefined;
     fx.push(log("info", "peer.up", `host ${name} is up`, { incarnation: hb.incarnation }));
     recompute(s, `host ${name} joined`, now, fx);
@@ -185,13 +190,13 @@ function onPacket(s: NodeState, bytes: Uint8Array, from: string, now: number, fx
       );
     }
     if (prevState !== hb.state) recompute(s, `host ${name} is ${hb.state}`, now, fx);
-    else if (prevUnhealthy !== (hb.flags & FLAG_UNHEALTHY)) {
-      recompute(
-        s,
-        `host ${name} is ${hb.flags & FLAG_UNHEALTHY ? "unhealthy" : "healthy again"}`,
-        now,
-        fx,
-      );
+    else if (prevFlags !== (hb.flags & (FLAG_UNHEALTHY | FLAG_AWAITING_MAP))) {
+      const what = hb.flags & FLAG_UNHEALTHY
+        ? "unhealthy"
+        : hb.flags & FLAG_AWAITING_MAP
+        ? "fetching the view"
+        : "ready";
+      recompute(s, `host ${name} is ${what}`, now, fx);
     }
   }
   const fetch = wantsFetch(s, peer, now);

@@ -69,6 +69,8 @@ export interface Peer {
   /** When refusal was last logged, to log it once per minute rather than per packet. */
   refusedLoggedAt?: number;
   downSince?: number;
+  /** It left with a bow-out (sent after it released its buckets), not by a timeout. */
+  bowedOut?: boolean;
   /** When a forged heartbeat naming it was last logged (another cluster key?). */
   forgeryLoggedAt?: number;
 }
