@@ -131,18 +131,31 @@ export function transition(s: NodeState, to: ActualState, fx: Effect[]): boolean
 
 /**
  * Whether a bucket whose last agreed owner was `prev` is free for this host to take before
- * the whole cluster agrees: it was ours, or `prev` is alive and announces our view — it
- * computed the same map and, as the driver sends a heartbeat only after the bucket plan
- * before it took effect, has already let the bucket go. A dead owner's buckets wait for
- * agreement (its kernel lease has expired by then). This is what makes a drainstop, a stop
- * or a join hand buckets over within one network delay instead of one convergence round.
+ * the whole cluster agrees: it was ours; or `prev` let it go — it announces our view (the
+ * driver sends a heartbeat only after the plan before it took effect) or it bowed out — and
+ * no other host can hold it, because every live peer announces either our view or the last
+ * agreed one (in both, the bucket is neither's). A dead owner's buckets wait for agreement
+ * (its kernel lease has expired by then), and so does everything while views churn. This is
+ * what makes a drainstop or a stop hand buckets over within one network delay instead of
+ * one convergence round.
  */
-function released(s: NodeState, prev: number | undefined): boolean {
+function released(s: NodeState, prev: number | undefined, settled: boolean): boolean {
   if (prev === undefined) return false;
   if (prev === s.selfId) return true;
+  if (!settled) return false;
   const p = s.peers.get(prev);
-  if (p && !p.alive && p.bowedOut) return true; // its bow-out follows its release
+  if (p && !p.alive && p.bowedOut) return true;
   return !!p?.alive && !!p.last && equalBytes(p.last.viewDigest, s.view.viewDigest);
+}
+
+/** Every live peer announces our view or the last agreed one (or holds nothing yet). */
+function settledPeers(s: NodeState): boolean {
+  const agreed = s.agreedView?.viewDigest;
+  return [...s.peers.values()].every((q) =>
+    !q.alive || !q.last || !!(q.last.flags & FLAG_AWAITING_MAP) ||
+    equalBytes(q.last.viewDigest, s.view.viewDigest) ||
+    (!!agreed && equalBytes(q.last.viewDigest, agreed))
+  );
 }
 
 /**
@@ -161,6 +174,7 @@ export function bucketPlan(s: NodeState): BucketPlan {
     accepting,
   };
   const agreed = s.converged ? s.view : s.agreedView;
+  const settled = !s.converged && settledPeers(s);
   const top = (v = s.view) => topPriority(s.config, v.members) === s.selfId;
   for (const rule of s.config.rules) {
     if (rule.mode === "multiple") {
@@ -168,7 +182,7 @@ export function bucketPlan(s: NodeState): BucketPlan {
       const then = agreed?.maps[rule.id];
       plan.owned[rule.id] = !accepting || !now
         ? []
-        : ownedBy(now, s.selfId).filter((b) => s.converged || released(s, then?.[b]));
+        : ownedBy(now, s.selfId).filter((b) => s.converged || released(s, then?.[b], settled));
     } else if (rule.mode === "single") {
       plan.single[rule.id] = accepting && top() && (s.converged || (!!agreed && top(agreed)));
     }
