@@ -14,6 +14,7 @@
  */
 import type { TrafficResult } from "./outage.ts";
 import type { LabNode, NetnsLab } from "./netns_lab.ts";
+import { lines } from "./text_lines.ts";
 
 export type { TrafficResult } from "./outage.ts";
 
@@ -303,22 +304,6 @@ export function startTraffic(
       }
     },
   };
-}
-
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let buffered = "";
-  for await (
-    const chunk of stream.pipeThrough(
-      new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>,
-    )
-  ) {
-    buffered += chunk;
-    for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
-      yield buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-    }
-  }
-  if (buffered) yield buffered;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -20,6 +20,7 @@ import type { ClusterStatus } from "../../agent/cluster/status.ts";
 import { clusterMac } from "../../agent/dataplane/cluster_mac.ts";
 
 import { summarize } from "../../agent/lab/outage.ts";
+import { lines } from "../../agent/lab/text_lines.ts";
 
 export { hostCounts, summarize } from "../../agent/lab/outage.ts";
 export type { TrafficResult } from "../../agent/lab/traffic.ts";
@@ -315,23 +316,6 @@ export function payload(n: number): Uint8Array {
 
 export function sha256(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
-}
-
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let buffered = "";
-  for await (
-    const chunk of stream.pipeThrough(
-      new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>,
-    )
-  ) {
-    buffered += chunk;
-    for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
-      const line = buffered.slice(0, nl).trim();
-      buffered = buffered.slice(nl + 1);
-      if (line) yield line;
-    }
-  }
-  if (buffered.trim()) yield buffered.trim();
 }
 
 // ---- the script side: run inside a lab namespace ----

@@ -3,6 +3,7 @@
  * Each has a unique name (apl-nft-<pid>-<random>[-c]) and is deleted by that exact name.
  * Addresses come from 198.18.0.0/15 (benchmarking range).
  */
+import { lines } from "../../../agent/lab/text_lines.ts";
 
 /** Runs a command; throws with its stderr if it fails. Returns stdout. */
 export async function sh(cmd: string, ...args: string[]): Promise<string> {
@@ -146,21 +147,5 @@ export class NftChild {
     this.#proc.kill("SIGKILL");
     await this.#writer.close().catch(() => {});
     return await this.#proc.status;
-  }
-}
-
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let buffered = "";
-  for await (
-    const chunk of stream.pipeThrough(
-      new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>,
-    )
-  ) {
-    buffered += chunk;
-    let nl;
-    while ((nl = buffered.indexOf("\n")) >= 0) {
-      yield buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-    }
   }
 }
