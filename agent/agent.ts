@@ -100,7 +100,12 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
 
   const controlApp = createControlApp({
     status: () => driver.status(),
-    stats: () => ({ ...driver.stats, drops: driver.state.drops, plan: driver.plan }),
+    stats: () => ({
+      ...driver.stats,
+      drops: driver.state.drops,
+      plan: driver.plan,
+      memory: Deno.memoryUsage(),
+    }),
     command: (cmd, by) => driver.command(cmd, by),
     reloadConfig: async () => {
       const latest = state.store.latestConfig()!.config as ClusterConfig;

@@ -40,6 +40,8 @@ export interface Rss32 {
   worstPacketMs: number;
   drops: Record<string, number>;
   fakeSendErrors: number;
+  /** Deno.memoryUsage() of the agent at the end (rss, heapTotal, heapUsed, external). */
+  heap?: Record<string, number>;
 }
 
 interface Fake {
@@ -148,6 +150,7 @@ export async function runRss32(holdMs: number): Promise<Rss32> {
       heartbeatsPerSec: packets / (measuredMs / 1000),
       stepUsMean: packets > 0 ? ((after.packetMs - before.packetMs) / packets) * 1000 : null,
       worstPacketMs: after.worstPacketMs,
+      heap: (after as unknown as { memory?: Record<string, number> }).memory,
       drops: after.drops,
       fakeSendErrors: sendErrors,
     };
