@@ -94,7 +94,9 @@ export function refreshAgreement(s: NodeState, now: number, fx: Effect[]): boole
   if (agreed) s.agreedView = s.view;
   s.converged = agreed;
   const moved = transition(s, desiredActual(s), fx);
+  if (agreed) s.releasedSinceAgreement = {};
   const plan = bucketPlan(s);
+  s.releasedSinceAgreement = noteReleased(s.releasedSinceAgreement, s.lastPlan, plan);
   if (!s.lastPlan || !samePlan(plan, s.lastPlan)) {
     s.lastPlan = plan;
     fx.push({ kind: "applyBuckets", plan });
@@ -139,9 +141,15 @@ export function transition(s: NodeState, to: ActualState, fx: Effect[]): boolean
  * what makes a drainstop or a stop hand buckets over within one network delay instead of
  * one convergence round.
  */
-function released(s: NodeState, prev: number | undefined, settled: boolean): boolean {
+function released(
+  s: NodeState,
+  rule: string,
+  b: number,
+  prev: number | undefined,
+  settled: boolean,
+): boolean {
   if (prev === undefined) return false;
-  if (prev === s.selfId) return true;
+  if (prev === s.selfId) return !s.releasedSinceAgreement[rule]?.has(b);
   if (!settled) return false;
   const p = s.peers.get(prev);
   if (p && !p.alive && p.bowedOut) return true;
@@ -182,13 +190,32 @@ export function bucketPlan(s: NodeState): BucketPlan {
       const then = agreed?.maps[rule.id];
       plan.owned[rule.id] = !accepting || !now
         ? []
-        : ownedBy(now, s.selfId).filter((b) => s.converged || released(s, then?.[b], settled));
+        : ownedBy(now, s.selfId).filter((b) =>
+          s.converged || released(s, rule.id, b, then?.[b], settled)
+        );
     } else if (rule.mode === "single") {
       plan.single[rule.id] = accepting && top() && (s.converged || (!!agreed && top(agreed)));
     }
   }
   plan.defaultHost = accepting && top() && (s.converged || (!!agreed && top(agreed)));
   return plan;
+}
+
+/** Adds the buckets `before` held and `after` does not (a new set per changed rule). */
+function noteReleased(
+  acc: Record<string, ReadonlySet<number>>,
+  before: BucketPlan | undefined,
+  after: BucketPlan,
+): Record<string, ReadonlySet<number>> {
+  if (!before) return acc;
+  let out = acc;
+  for (const [rule, owned] of Object.entries(before.owned)) {
+    const kept = new Set(after.owned[rule] ?? []);
+    const gone = owned.filter((b) => !kept.has(b));
+    if (gone.length === 0) continue;
+    out = { ...out, [rule]: new Set([...(out[rule] ?? []), ...gone]) };
+  }
+  return out;
 }
 
 function samePlan(a: BucketPlan, b: BucketPlan): boolean {

@@ -103,6 +103,11 @@ export interface NodeState {
   /** Maps at the last agreement: while converging, a host only keeps buckets it had then. */
   agreedView?: View;
   lastPlan?: BucketPlan;
+  /**
+   * Buckets this host let go since the last agreement, by rule: it takes them back only at
+   * the next agreement, even if a later view returns them (a peer may hold them by then).
+   */
+  releasedSinceAgreement: Record<string, ReadonlySet<number>>;
   drops: Record<DropReason, number>;
   nextBeatAt: number;
   lastSentAt: number;
@@ -160,6 +165,7 @@ export function initialState(init: NodeInit, now: number): NodeState {
     nextBeatAt: now,
     lastSentAt: -Infinity,
     drainDeadline: admin === "draining" ? now + init.config.drainTimeoutMs : undefined,
+    releasedSinceAgreement: {},
     lastStepAt: now,
     graceUntil: -Infinity,
   };

@@ -199,6 +199,16 @@ export class SimCluster {
     return this.#step(h, { kind: "command", command, by: "sim" }).error;
   }
 
+  /**
+   * Feeds any other input to a running host now: an interface fault (`fault`), a health
+   * check result (`health`), a drain report (`drained`).
+   */
+  input(index: number, input: Input): void {
+    const h = this.host(index);
+    if (h.status !== "running") throw new Error(`input: ${h.name} is ${h.status}`);
+    this.#step(h, input);
+  }
+
   /** Groups of host indices that cannot reach each other; unlisted hosts reach everyone. */
   partition(groups: number[][]): void {
     this.heal();
