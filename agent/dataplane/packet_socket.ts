@@ -86,7 +86,13 @@ export class PacketSocket {
     const ifindex = iface.length > 0 && iface.length < 16 ? c.if_nametoindex(cString(iface)) : 0;
     if (ifindex === 0) throw new Error(`interface "${iface}" not found (see: ip link)`);
     const fd = c.socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw lastError("open a packet socket", iface);
+    if (fd < 0) {
+      // errno can be overwritten by the runtime between two FFI calls; a missing
+      // CAP_NET_RAW is read from /proc instead, so that error always names it.
+      throw hasCapNetRaw() === false
+        ? socketError("open a packet socket", iface, EPERM, "Operation not permitted")
+        : lastError("open a packet socket", iface);
+    }
     try {
       const ignore = new Uint8Array(4);
       new DataView(ignore.buffer).setInt32(0, 1, true);
@@ -210,6 +216,16 @@ export function socketError(action: string, iface: string, code: number, text: s
     return new Error(`${what}: interface "${iface}" is down (see: ip link set ${iface} up)`);
   }
   return new Error(`${what}: ${text} (errno ${code})`);
+}
+
+/** Whether this process holds CAP_NET_RAW (bit 13 of CapEff); undefined if unreadable. */
+function hasCapNetRaw(): boolean | undefined {
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(Deno.readTextFileSync("/proc/self/status"));
+    return m ? (BigInt(`0x${m[1]}`) & (1n << 13n)) !== 0n : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function lastError(action: string, iface: string): Error {
