@@ -14,20 +14,29 @@ function runSubnet(): string {
   return `127.${100 + (Deno.pid % 100)}.${Math.floor(Math.random() * 250) + 1}`;
 }
 
+/** Builds `hosts` agents, runs `fn`, and removes every process and file afterwards. */
+async function withLoopback(
+  hosts: number,
+  fn: (lab: LoopbackCluster, run: { baseDir: string; subnet: string }) => Promise<void>,
+): Promise<void> {
+  const baseDir = await Deno.makeTempDir({ prefix: "appliance-it-" });
+  const subnet = runSubnet();
+  let lab: LoopbackCluster | undefined;
+  try {
+    lab = await LoopbackCluster.create({ hosts, subnet, baseDir, command: COMMAND });
+    await fn(lab, { baseDir, subnet });
+  } finally {
+    await lab?.cleanup();
+    await Deno.remove(baseDir, { recursive: true }).catch(() => {});
+  }
+}
+
 Deno.test({
   name: "three agents converge, and the two survivors reconverge after kill -9 of one",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const baseDir = await Deno.makeTempDir({ prefix: "appliance-it-" });
-    let lab: LoopbackCluster | undefined;
-    try {
-      lab = await LoopbackCluster.create({
-        hosts: 3,
-        subnet: runSubnet(),
-        baseDir,
-        command: COMMAND,
-      });
+    await withLoopback(3, async (lab) => {
       await lab.waitConverged(15_000);
       const [h1, h2, h3] = lab.hosts;
       // Peers' states come from their heartbeats: wait for the ones sent on converging.
@@ -61,10 +70,7 @@ Deno.test({
       await lab.waitConverged(2_000);
       const text = await lab.cli(["events", "--kind", "peer.down", "--state-dir", h1.stateDir]);
       assert(text.includes("host h2 is down: left the cluster (bow-out)"), text);
-    } finally {
-      await lab?.cleanup();
-      await Deno.remove(baseDir, { recursive: true }).catch(() => {});
-    }
+    });
   },
 });
 
@@ -73,15 +79,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const baseDir = await Deno.makeTempDir({ prefix: "appliance-it-" });
-    let lab: LoopbackCluster | undefined;
-    try {
-      lab = await LoopbackCluster.create({
-        hosts: 2,
-        subnet: runSubnet(),
-        baseDir,
-        command: COMMAND,
-      });
+    await withLoopback(2, async (lab) => {
       await lab.waitConverged(15_000);
       const [h1, h2] = lab.hosts;
       await lab.cli(["drainstop", "--host", "h2", "--state-dir", h1.stateDir]);
@@ -100,10 +98,7 @@ Deno.test({
       await lab.waitConverged(5_000);
       const s1 = await lab.status(h1);
       assertEquals(s1.hosts.map((h) => h.share), [0.5, 0.5]);
-    } finally {
-      await lab?.cleanup();
-      await Deno.remove(baseDir, { recursive: true }).catch(() => {});
-    }
+    });
   },
 });
 
@@ -113,15 +108,11 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const baseDir = await Deno.makeTempDir({ prefix: "appliance-it-" });
-    let lab: LoopbackCluster | undefined;
-    try {
-      const subnet = runSubnet();
-      lab = await LoopbackCluster.create({ hosts: 2, subnet, baseDir, command: COMMAND });
+    await withLoopback(2, async (lab, { baseDir, subnet }) => {
       const [h1] = lab.hosts;
       const url = `https://${h1.address}:7947`;
       const join = (token: string, name: string) =>
-        lab!.cli([
+        lab.cli([
           "join",
           url,
           "--token",
@@ -137,7 +128,7 @@ Deno.test({
         ]).then(() => "joined", (e: Error) => e.message);
 
       const token = (ttl: string) =>
-        lab!.cli(["token", "create", "--ttl", ttl, "--json", "--state-dir", h1.stateDir]).then((
+        lab.cli(["token", "create", "--ttl", ttl, "--json", "--state-dir", h1.stateDir]).then((
           t,
         ) => JSON.parse(t).token as string);
       const used = await token("1h");
@@ -181,9 +172,6 @@ Deno.test({
       assert(stats.drops.malformed >= 50, JSON.stringify(stats.drops));
       const s = await lab.status(h1);
       assert(s.hosts.some((h) => h.name === "x1"), "the joined host appears in the config");
-    } finally {
-      await lab?.cleanup();
-      await Deno.remove(baseDir, { recursive: true }).catch(() => {});
-    }
+    });
   },
 });
