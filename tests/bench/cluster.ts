@@ -18,6 +18,7 @@ import { runRss32 } from "./_rss32.ts";
 import { runBusy } from "./_busy.ts";
 import type { StatsTotal } from "./_lab.ts";
 import { progress, round, summarize } from "./_stats.ts";
+import { benchOptions } from "./_cli.ts";
 
 const HELP = `Usage: deno task bench:cluster [--runs N] [--quick]
 
@@ -67,17 +68,8 @@ async function phase<T>(name: string, fn: () => T | Promise<T>): Promise<T | { e
 }
 
 async function main(args: string[]): Promise<number> {
-  let o: Options | undefined;
-  try {
-    o = parse(args);
-  } catch (e) {
-    console.error(`bench:cluster: ${(e as Error).message}`);
-    return 2;
-  }
-  if (!o) {
-    console.log(HELP);
-    return 0;
-  }
+  const o = benchOptions("bench:cluster", args, parse, HELP);
+  if (typeof o === "number") return o;
   const started = performance.now();
   const head = {
     bench: "cluster",

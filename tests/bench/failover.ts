@@ -11,6 +11,7 @@ import { median, progress, round, summarize } from "./_stats.ts";
 import { runOnce, type RunReport } from "./_fo_measure.ts";
 import { busyCores } from "./_fo_lab.ts";
 import { type Scenario, scenario, SCENARIOS } from "./_fo_scenarios.ts";
+import { benchOptions } from "./_cli.ts";
 
 const HELP = `Usage: deno task bench:failover [--runs N] [--quick] [--scenario A,B] [--verbose]
 
@@ -70,21 +71,8 @@ function parse(args: string[]): Options | undefined {
 }
 
 async function main(args: string[]): Promise<number> {
-  let o: Options | undefined;
-  try {
-    o = parse(args);
-  } catch (e) {
-    console.error(`bench:failover: ${(e as Error).message}`);
-    return 2;
-  }
-  if (!o) {
-    console.log(HELP);
-    return 0;
-  }
-  if (Deno.uid() !== 0) {
-    console.error("bench:failover: needs root (network namespaces, nftables): run it as root");
-    return 2;
-  }
+  const o = benchOptions("bench:failover", args, parse, HELP, true);
+  if (typeof o === "number") return o;
   const started = performance.now();
   const window = o.quick ? { beforeMs: 1500, afterMs: 3000 } : { beforeMs: 2000, afterMs: 4000 };
   const out: Record<string, unknown> = {

@@ -11,6 +11,7 @@ import { type LoadOptions, measure, startLightBackend } from "./_tp_measure.ts";
 import type { LoadResult } from "./_tp_load.ts";
 import { median, progress, round } from "./_stats.ts";
 import type { NetnsLab } from "../../agent/lab/netns_lab.ts";
+import { benchOptions } from "./_cli.ts";
 
 const HELP = `Usage: deno task bench:throughput [--quick] [--cpu-ms N] [--concurrency K]
          [--seconds S] [--reps R] [--verbose]
@@ -114,21 +115,8 @@ async function compare(
 }
 
 async function main(args: string[]): Promise<number> {
-  let o: Options | undefined;
-  try {
-    o = parse(args);
-  } catch (e) {
-    console.error(`bench:throughput: ${(e as Error).message}`);
-    return 2;
-  }
-  if (!o) {
-    console.log(HELP);
-    return 0;
-  }
-  if (Deno.uid() !== 0) {
-    console.error("bench:throughput: needs root (network namespaces, nftables): run it as root");
-    return 2;
-  }
+  const o = benchOptions("bench:throughput", args, parse, HELP, true);
+  if (typeof o === "number") return o;
   const opts = o;
   const started = performance.now();
   const load = { concurrency: o.concurrency, warmupMs: 1000, durationMs: o.seconds * 1000 };

@@ -19,6 +19,7 @@ import { progress, round, summarize } from "./_stats.ts";
 import { coldLoad, type LoadSample } from "./_web_page_load.ts";
 import { measureSse, type SseResult } from "./_web_sse.ts";
 import { type ApiLoadResult, measureApiLoad, type Window } from "./_web_api_load.ts";
+import { benchOptions } from "./_cli.ts";
 
 const HELP = `Usage: deno task bench:web [--quick]
 
@@ -111,17 +112,8 @@ async function chromiumVersion(): Promise<string> {
 }
 
 async function main(args: string[]): Promise<number> {
-  let o: Options | undefined;
-  try {
-    o = parse(args);
-  } catch (e) {
-    console.error(`bench:web: ${(e as Error).message}`);
-    return 2;
-  }
-  if (!o) {
-    console.log(HELP);
-    return 0;
-  }
+  const o = benchOptions("bench:web", args, parse, HELP);
+  if (typeof o === "number") return o;
   if (!(await hasChromium())) {
     console.error(`bench:web: ${CHROMIUM} is missing: install it with apt-get install -y chromium`);
     return 2;
