@@ -95,11 +95,21 @@ export function refreshAgreement(s: NodeState, now: number, fx: Effect[]): boole
   s.converged = agreed;
   const moved = transition(s, desiredActual(s), fx);
   if (agreed) s.releasedSinceAgreement = {};
-  const plan = bucketPlan(s);
-  s.releasedSinceAgreement = noteReleased(s.releasedSinceAgreement, s.lastPlan, plan);
-  if (!s.lastPlan || !samePlan(plan, s.lastPlan)) {
-    s.lastPlan = plan;
-    fx.push({ kind: "applyBuckets", plan });
+  // Converged, the plan depends only on the view, the config and whether we accept: on the
+  // hot path (a heartbeat that changes none of them) it is not rebuilt.
+  const basis = { view: s.view, config: s.config, accepting: accepting(s) };
+  const b = s.planBasis;
+  if (
+    !s.converged || !b || b.view !== basis.view || b.config !== basis.config ||
+    b.accepting !== basis.accepting
+  ) {
+    const plan = bucketPlan(s);
+    s.releasedSinceAgreement = noteReleased(s.releasedSinceAgreement, s.lastPlan, plan);
+    if (!s.lastPlan || !samePlan(plan, s.lastPlan)) {
+      s.lastPlan = plan;
+      fx.push({ kind: "applyBuckets", plan });
+    }
+    s.planBasis = s.converged ? basis : undefined;
   }
   if (moved) sendHeartbeat(s, now, fx);
   return moved;
@@ -170,16 +180,18 @@ function settledPeers(s: NodeState): boolean {
  * What this host should hold. Buckets are released as soon as the view moves them away but
  * taken only once their previous owner has let them go, so no bucket ever has two owners.
  */
+function accepting(s: NodeState): boolean {
+  return s.admin === "active" && s.healthy && !s.fault && !s.leaving && !s.awaitingMap;
+}
+
 export function bucketPlan(s: NodeState): BucketPlan {
-  const accepting = s.admin === "active" && s.healthy && !s.fault && !s.leaving &&
-    !s.awaitingMap;
   const plan: BucketPlan = {
     epoch: s.view.epoch,
     configVersion: s.config.version,
     owned: {},
     single: {},
     defaultHost: false,
-    accepting,
+    accepting: accepting(s),
   };
   const agreed = s.converged ? s.view : s.agreedView;
   const settled = !s.converged && settledPeers(s);
@@ -188,16 +200,16 @@ export function bucketPlan(s: NodeState): BucketPlan {
     if (rule.mode === "multiple") {
       const now = s.view.maps[rule.id];
       const then = agreed?.maps[rule.id];
-      plan.owned[rule.id] = !accepting || !now
+      plan.owned[rule.id] = !plan.accepting || !now
         ? []
         : ownedBy(now, s.selfId).filter((b) =>
           s.converged || released(s, rule.id, b, then?.[b], settled)
         );
     } else if (rule.mode === "single") {
-      plan.single[rule.id] = accepting && top() && (s.converged || (!!agreed && top(agreed)));
+      plan.single[rule.id] = plan.accepting && top() && (s.converged || (!!agreed && top(agreed)));
     }
   }
-  plan.defaultHost = accepting && top() && (s.converged || (!!agreed && top(agreed)));
+  plan.defaultHost = plan.accepting && top() && (s.converged || (!!agreed && top(agreed)));
   return plan;
 }
 

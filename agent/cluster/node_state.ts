@@ -103,6 +103,8 @@ export interface NodeState {
   /** Maps at the last agreement: while converging, a host only keeps buckets it had then. */
   agreedView?: View;
   lastPlan?: BucketPlan;
+  /** What lastPlan was computed from while converged (see refreshAgreement). */
+  planBasis?: { view: View; config: ClusterConfig; accepting: boolean };
   /**
    * Buckets this host let go since the last agreement, by rule: it takes them back only at
    * the next agreement, even if a later view returns them (a peer may hold them by then).
