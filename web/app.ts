@@ -9,6 +9,7 @@
  *   /api/rules    port rules
  *   /api/events   event log, CSV/JSON export
  *   /api/timeline convergences and failovers (chart)
+ *   /api/replication  content replication: status, publish, rollback, exporter
  *   /api/stream   live status, events and traffic (SSE)
  *   /*            index.html and /assets/*
  */
@@ -25,6 +26,7 @@ import { rulesApi } from "./api/rules_api.ts";
 import { eventsApi } from "./api/events_api.ts";
 import { streamApi } from "./api/stream_api.ts";
 import { timelineApi } from "./api/timeline_api.ts";
+import { replicationApi } from "./api/replication_api.ts";
 import { staticApp } from "./static_app.ts";
 
 export type { PanelDeps } from "./deps.ts";
@@ -63,6 +65,7 @@ export function createApp(
   app.route("/api/rules", rulesApi(deps));
   app.route("/api/events", eventsApi(deps));
   app.route("/api/timeline", timelineApi(deps));
+  app.route("/api/replication", replicationApi(deps));
   app.route("/api/stream", streamApi(deps, { ...DEFAULT_TIMINGS, ...timings }));
   app.all(
     "/api/*",

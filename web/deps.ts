@@ -5,6 +5,7 @@
 import type { ClusterConfig, PortRule } from "../agent/cluster/config.ts";
 import type { ClusterStatus } from "../agent/cluster/status.ts";
 import type { Event, EventLog, EventQuery } from "../db/event_log.ts";
+import type { ReplicationStatus } from "../agent/replication/status.ts";
 
 export type HostCommand = "drainstop" | "stop" | "start" | "suspend" | "resume";
 export const HOST_COMMANDS: readonly HostCommand[] = [
@@ -48,6 +49,19 @@ export interface PanelDeps {
    * that do not answer are left out. Optional: without it the stream sends no traffic.
    */
   traffic?(): Promise<Record<string, number>>;
+  /** Directory replication across the cluster; absent when the agent has none. Each
+   * action throws an Error whose message is shown to the admin when it is refused. */
+  replication?: {
+    status(): Promise<ReplicationStatus>;
+    /** Publish now (rescan the source); `confirm` releases a generation held by the
+     * mass-deletion guard. Resolves with a message for the admin. */
+    now(confirm: boolean, by: string): Promise<{ message: string }>;
+    /** Re-publishes kept generation `gen` as a new generation (held until `now`). */
+    rollback(gen: number, by: string): Promise<{ gen: number; message: string }>;
+    /** Moves the exporter role to `host` (a host name) with source directory `source`
+     * (absolute path on that host). */
+    setExporter(host: string, source: string, by: string): Promise<{ message: string }>;
+  };
   /** The port rules of the current config. */
   rules(): PortRule[];
   /**

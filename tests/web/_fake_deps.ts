@@ -7,6 +7,7 @@ import { createApp } from "../../web/app.ts";
 import type { HostCommand, PanelDeps, StreamTimings } from "../../web/deps.ts";
 import { type ClusterConfig, defaultConfig } from "../../agent/cluster/config.ts";
 import type { ClusterStatus, HostStatusState } from "../../agent/cluster/status.ts";
+import type { ReplicationStatus } from "../../agent/replication/status.ts";
 import { hashPassword } from "../../agent/security/password.ts";
 import { MemoryEventLog } from "../_fakes/memory_event_log.ts";
 import type { PanelEnv } from "../../web/api/_http.ts";
@@ -32,6 +33,14 @@ export interface Fake {
   clock: { now: number };
   config: () => ClusterConfig;
   states: Record<string, HostStatusState>;
+  /** The content generation each host serves, as its heartbeats report. */
+  generations: Record<string, number>;
+  /** What deps.replication reports, the calls it got, and a message to refuse them with. */
+  replication: {
+    status: ReplicationStatus;
+    calls: unknown[][];
+    refuse?: string;
+  };
   commands: { host: string; command: HostCommand; by: string }[];
   actions: { who: string; from: string; message: string }[];
   /** Fires deps.onChange's listeners, as the driver does on a change. */
@@ -49,6 +58,8 @@ export function fake(over: Partial<PanelDeps> = {}, timings: Partial<StreamTimin
     clock: { now: Date.UTC(2026, 0, 31, 12) },
     config: () => config,
     states: { web1: "converged", web2: "converged", web3: "converged" },
+    generations: { web1: 5, web2: 5, web3: 4 },
+    replication: { status: replicationStatus(), calls: [] },
     commands: [],
     actions: [],
     fire: () => listeners.forEach((fn) => fn()),
@@ -70,11 +81,26 @@ export function fake(over: Partial<PanelDeps> = {}, timings: Partial<StreamTimin
       heartbeatAgeMs: h.name === "web1" ? null : 40,
       share: 1 / 3,
       health: "healthy" as const,
+      generation: f.generations[h.name] ?? 0,
     })),
     drops: {} as ClusterStatus["drops"],
   });
+  const repl = <T>(call: unknown[], answer: T): Promise<T> => {
+    f.replication.calls.push(call);
+    const why = f.replication.refuse;
+    return why ? Promise.reject(new Error(why)) : Promise.resolve(answer);
+  };
   f.deps = {
     status,
+    replication: {
+      status: () => Promise.resolve(f.replication.status),
+      now: (confirm, by) =>
+        repl(["now", confirm, by], { message: "generation 6 offered: 3 files changed" }),
+      rollback: (gen, by) =>
+        repl(["rollback", gen, by], { gen: 6, message: `generation 6 re-publishes ${gen}` }),
+      setExporter: (host, source, by) =>
+        repl(["setExporter", host, source, by], { message: `${host} exports ${source}` }),
+    },
     command: (host, command, by) => {
       f.commands.push({ host, command, by });
       return f.refuse ? Promise.reject(new Error(f.refuse)) : Promise.resolve();
@@ -99,6 +125,73 @@ export function fake(over: Partial<PanelDeps> = {}, timings: Partial<StreamTimin
   };
   f.app = createApp(f.deps, timings);
   return f;
+}
+
+/** Replication of /srv/www from web1: web2 is fetching generation 5, web3 failed it. */
+export function replicationStatus(over: Partial<ReplicationStatus> = {}): ReplicationStatus {
+  const T = Date.UTC(2026, 0, 31, 12);
+  const host = {
+    role: "importer" as const,
+    generation: 5,
+    staged: 5,
+    state: "idle" as const,
+    lagMs: null,
+    lagGens: 0,
+    bytesToGo: 0,
+    objectsToGo: 0,
+    bytesDone: 0,
+    lastError: null,
+    publishedPath: "/var/lib/appliance/content/current",
+  };
+  const summary = {
+    files: 120,
+    bytes: 3 * 1024 * 1024,
+    added: 0,
+    modified: 0,
+    removed: 0,
+    renamed: 0,
+  };
+  return {
+    enabled: true,
+    exporter: { hostId: 101, name: "web1", source: "/srv/www" },
+    offered: 5,
+    committed: 5,
+    consistency: "relaxed",
+    pending: null,
+    hosts: [
+      { ...host, hostId: 101, name: "web1", role: "exporter" },
+      {
+        ...host,
+        hostId: 102,
+        name: "web2",
+        generation: 4,
+        staged: 4,
+        state: "fetching",
+        lagMs: 4000,
+        lagGens: 1,
+        bytesDone: 1024 * 1024,
+        bytesToGo: 3 * 1024 * 1024,
+        objectsToGo: 12,
+      },
+      {
+        ...host,
+        hostId: 103,
+        name: "web3",
+        generation: 4,
+        staged: 4,
+        state: "error",
+        lagMs: 90_000,
+        lagGens: 1,
+        lastError: "cannot stage generation 5: no space left on device",
+      },
+    ],
+    history: [
+      { ...summary, gen: 5, createdMs: T - 60_000, modified: 3, removed: 1, rollbackOf: 3 },
+      { ...summary, gen: 4, createdMs: T - 3_600_000, added: 7 },
+      { ...summary, gen: 3, createdMs: T - 7_200_000, files: 113 },
+    ],
+    ...over,
+  };
 }
 
 export interface Client {

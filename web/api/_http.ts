@@ -25,11 +25,18 @@ export function clientIp(c: Context<PanelEnv>): string {
   return c.env?.remoteAddr?.hostname ?? "unknown";
 }
 
-/** The request body as a JSON object, or a 400 saying what was expected. */
-export async function readJsonObject(c: Context<PanelEnv>): Promise<Record<string, unknown>> {
+/**
+ * The request body as a JSON object, or a 400 saying what was expected. With `emptyOk`
+ * (every field optional) no body at all reads as `{}`.
+ */
+export async function readJsonObject(
+  c: Context<PanelEnv>,
+  emptyOk = false,
+): Promise<Record<string, unknown>> {
   let body: unknown;
   try {
-    body = await c.req.json();
+    const text = await c.req.text();
+    body = emptyOk && text.trim() === "" ? {} : JSON.parse(text);
   } catch {
     throw new HttpError(400, "the request body must be a JSON object");
   }
@@ -44,4 +51,19 @@ export function oneOf(choices: readonly string[]): string {
   return choices.length < 2
     ? choices.join("")
     : `${choices.slice(0, -1).join(", ")} or ${choices.at(-1)}`;
+}
+
+/** A 400 listing every problem: the first alone, or "N problems: a; b". */
+export function refusal(problems: string[]): HttpError {
+  const error = problems.length === 1
+    ? problems[0]
+    : `${problems.length} problems: ${problems.join("; ")}`;
+  return new HttpError(400, error, { problems });
+}
+
+/** The problems of fields in `body` that are not in `fields`. */
+export function unknownFields(body: Record<string, unknown>, fields: readonly string[]): string[] {
+  return Object.keys(body).filter((k) => !fields.includes(k)).map((k) =>
+    `unknown field "${k}": use ${oneOf(fields)}`
+  );
 }

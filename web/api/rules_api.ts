@@ -15,7 +15,15 @@ import {
   setRule,
 } from "../../agent/config_edit.ts";
 import type { PanelDeps } from "../deps.ts";
-import { clientIp, HttpError, oneOf, type PanelEnv, readJsonObject } from "./_http.ts";
+import {
+  clientIp,
+  HttpError,
+  oneOf,
+  type PanelEnv,
+  readJsonObject,
+  refusal,
+  unknownFields,
+} from "./_http.ts";
 import { ADMIN } from "./session_api.ts";
 
 const CHOICES = {
@@ -31,11 +39,8 @@ const FIELDS = ["id", "ports", "portLo", "portHi", ...Object.keys(CHOICES)];
 export function parseRuleBody(body: Record<string, unknown>, withId: boolean): RulePatch & {
   id?: string;
 } {
-  const problems: string[] = [];
   const out: RulePatch & { id?: string } = {};
-  for (const key of Object.keys(body)) {
-    if (!FIELDS.includes(key)) problems.push(`unknown field "${key}": use ${oneOf(FIELDS)}`);
-  }
+  const problems = unknownFields(body, FIELDS);
   if (withId) {
     if (typeof body.id !== "string" || body.id === "") problems.push("give the rule an id");
     else out.id = body.id;
@@ -59,13 +64,6 @@ export function parseRuleBody(body: Record<string, unknown>, withId: boolean): R
   }
   if (problems.length) throw refusal(problems);
   return out;
-}
-
-function refusal(problems: string[]): HttpError {
-  const error = problems.length === 1
-    ? problems[0]
-    : `${problems.length} problems: ${problems.join("; ")}`;
-  return new HttpError(400, error, { problems });
 }
 
 export function rulesApi(deps: PanelDeps): Hono<PanelEnv> {

@@ -5,13 +5,23 @@
  */
 import type { Event, EventQuery } from "../../db/event_log.ts";
 import type { PortRule } from "../../agent/cluster/config.ts";
+import type { ReplicationStatus } from "../../agent/replication/status.ts";
 import type { PanelStatus } from "../api/status_api.ts";
 import type { TrafficSample } from "../api/stream_api.ts";
 import type { Timeline } from "../api/timeline_api.ts";
 import type { HostCommand } from "../deps.ts";
 import type { RuleFields } from "./format.ts";
 
-export type { Event, EventQuery, HostCommand, PanelStatus, PortRule, Timeline, TrafficSample };
+export type {
+  Event,
+  EventQuery,
+  HostCommand,
+  PanelStatus,
+  PortRule,
+  ReplicationStatus,
+  Timeline,
+  TrafficSample,
+};
 
 export class ApiError extends Error {
   constructor(readonly status: number, message: string, readonly problems: string[] = []) {
@@ -99,6 +109,14 @@ export const api = {
   /** Convergences and failovers since `since` (default: the last hour). */
   timeline: (since?: number) =>
     call<Timeline>("GET", `/api/timeline${since === undefined ? "" : `?since=${since}`}`),
+  replication: () => call<ReplicationStatus>("GET", "/api/replication"),
+  /** Publish now; `confirm` releases a generation the mass-deletion guard holds. */
+  publishNow: (confirm: boolean) =>
+    call<{ message: string }>("POST", "/api/replication/now", { confirm }),
+  rollback: (gen: number) =>
+    call<{ gen: number; message: string }>("POST", "/api/replication/rollback", { gen }),
+  setExporter: (host: string, source: string) =>
+    call<{ message: string }>("POST", "/api/replication/exporter", { host, source }),
   exportUrl: (f: EventFilter, format: "csv" | "json") => {
     const { limit: _l, offset: _o, afterId: _a, ...rest } = f;
     return `/api/events?${eventParams({ ...rest, format })}`;

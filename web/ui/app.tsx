@@ -1,7 +1,7 @@
 /**
  * The SPA's shell: asks whether there is a session, shows the login or the pages, keeps
  * the live status from /api/stream and routes by the URL hash (#/, #/rules, #/events,
- * #/timeline).
+ * #/timeline, #/replication).
  */
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api, type Event, onUnauthorized, openStream, type PanelStatus } from "./api.ts";
@@ -9,6 +9,7 @@ import { ErrorBoundary } from "./error_boundary.tsx";
 import { EventsPage } from "./events.tsx";
 import { Login } from "./login.tsx";
 import { OverviewPage } from "./overview.tsx";
+import { ReplicationPage } from "./replication.tsx";
 import { RulesPage } from "./rules.tsx";
 import { TimelinePage } from "./timeline.tsx";
 import { addTrafficSample, type TrafficHistory } from "./traffic.tsx";
@@ -18,6 +19,7 @@ const PAGES = [
   { hash: "#/rules", label: "Port rules" },
   { hash: "#/events", label: "Events" },
   { hash: "#/timeline", label: "Timeline" },
+  { hash: "#/replication", label: "Replication" },
 ];
 
 function useHash(): string {
@@ -110,6 +112,8 @@ function Shell({ onLogout }: { onLogout: () => void }) {
             ? <EventsPage hosts={hosts} subscribe={subscribe} />
             : page.hash === "#/timeline"
             ? <TimelinePage />
+            : page.hash === "#/replication"
+            ? <ReplicationPage notify={setNotice} />
             : status
             ? <OverviewPage status={status} traffic={traffic} notify={setNotice} />
             : <p>Waiting for the cluster status…</p>}

@@ -1,4 +1,8 @@
-/** The hosts as this host sees them, with an action menu per host. Render-only. */
+/**
+ * The hosts as this host sees them, with an action menu per host. Render-only. The Content
+ * column is the replicated content's generation each host serves, marked when it is below
+ * the newest in the table.
+ */
 import type { HostStatus } from "../../agent/cluster/status.ts";
 import type { HostCommand } from "../deps.ts";
 import { formatAge, formatShare } from "./format.ts";
@@ -12,6 +16,7 @@ interface Props {
 }
 
 export function HostsTable({ hosts, onAction }: Props) {
+  const newest = Math.max(0, ...hosts.map((h) => h.generation));
   return (
     <div class="table-scroll" tabIndex={0} role="region" aria-label="Hosts">
       <table>
@@ -25,6 +30,7 @@ export function HostsTable({ hosts, onAction }: Props) {
             <th scope="col">Health</th>
             <th scope="col" class="num">Heartbeat age</th>
             <th scope="col" class="num">Share</th>
+            <th scope="col" class="num">Content</th>
             {onAction && <th scope="col">Action</th>}
           </tr>
         </thead>
@@ -47,6 +53,7 @@ export function HostsTable({ hosts, onAction }: Props) {
               </td>
               <td class="num">{h.self ? "this host" : formatAge(h.heartbeatAgeMs)}</td>
               <td class="num">{formatShare(h.share)}</td>
+              <Content generation={h.generation} newest={newest} />
               {onAction && (
                 <td>
                   <ActionMenu host={h.name} onAction={onAction} />
@@ -57,6 +64,17 @@ export function HostsTable({ hosts, onAction }: Props) {
         </tbody>
       </table>
     </div>
+  );
+}
+
+/** The generation served ("—" for none), "(behind)" when below the newest. */
+function Content({ generation, newest }: { generation: number; newest: number }) {
+  const behind = generation < newest;
+  return (
+    <td class={behind ? "num warn" : "num"}>
+      {generation > 0 ? generation : "—"}
+      {behind && " (behind)"}
+    </td>
   );
 }
 

@@ -31,6 +31,21 @@ Deno.test("HostsTable shows each host's state, heartbeat age and share", () => {
   assert.match(html, /aria-label="Command for web3"/);
 });
 
+Deno.test("HostsTable shows the content generation each host serves, marking those behind", () => {
+  const [web1, web2, web3] = status().hosts;
+  const hosts = [{ ...web1, generation: 5 }, { ...web2, generation: 4 }, {
+    ...web3,
+    generation: 0,
+  }];
+  const html = renderToString(<HostsTable hosts={hosts} />);
+  assert.match(html, /<th scope="col" class="num">Content<\/th>/);
+  assert.match(html, /<td class="num">5<\/td>/);
+  assert.match(html, /<td class="num warn">4 \(behind\)<\/td>/);
+  assert.match(html, /<td class="num warn">— \(behind\)<\/td>/);
+  const none = renderToString(<HostsTable hosts={hosts.map((h) => ({ ...h, generation: 0 }))} />);
+  assert.equal((none.match(/<td class="num">—<\/td>/g) ?? []).length, 3, "no replication: dashes");
+});
+
 Deno.test("HostsTable shows each host's health, with this host's reason as tooltip and text", () => {
   const [web1, web2, web3] = status().hosts;
   const hosts = [
