@@ -12,6 +12,7 @@ import { eventsCommand } from "./agent/cli/events.ts";
 import { tokenCommand } from "./agent/cli/token.ts";
 import { rulesCommand } from "./agent/cli/rules.ts";
 import { configCommand } from "./agent/cli/config_cmd.ts";
+import { replicationCommand } from "./agent/cli/replication_cmd.ts";
 import { demoCommand } from "./agent/cli/demo.ts";
 import { AgentNotRunning } from "./agent/control/control_client.ts";
 import { StateError } from "./db/state_error.ts";
@@ -111,6 +112,7 @@ export const COMMANDS: Command[] = [
   hostCommand("resume"),
   rulesCommand,
   configCommand,
+  replicationCommand,
   tokenCommand,
   passwdCommand,
   demoCommand,

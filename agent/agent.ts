@@ -15,6 +15,11 @@ import { type PanelListen, startPanel } from "./panel_server.ts";
 import { HealthMonitor } from "./health/health_monitor.ts";
 import { probeService } from "./health/service_probe.ts";
 import type { Assets } from "../web/deps.ts";
+import { ReplicationService } from "./replication/replication_service.ts";
+import { peerSource } from "./replication/peer_source.ts";
+import { gatherStatus, sendCommand } from "./replication/cluster_replication.ts";
+import type { ReplicationCommand } from "./peer/replication_routes.ts";
+import { FLAG_CONTENT_ERROR } from "./cluster/heartbeat_codec.ts";
 
 export interface AgentOptions {
   state: StateDir;
@@ -31,6 +36,7 @@ export interface AgentOptions {
 
 export interface RunningAgent {
   driver: Driver;
+  replication: ReplicationService;
   /** Panel listen addresses that failed to bind, with the reason. */
   panelFailed: string[];
   stop(): Promise<void>;
@@ -70,8 +76,49 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   });
 
   const traffic = o.rules.traffic?.bind(o.rules);
+  const replication = await ReplicationService.open({
+    selfId: m.identity.hostId,
+    selfName: m.identity.name,
+    root: `${state.dir}/content`,
+    config: () => driver.state.config,
+    peers: () =>
+      [...driver.state.peers.values()].filter((p) => p.alive && !p.refused && p.last).map((p) => ({
+        id: p.id,
+        gens: p.last!.content,
+        error: (p.last!.flags & FLAG_CONTENT_ERROR) !== 0,
+      })),
+    settled: () => driver.state.converged,
+    report: (report, reason) => driver.input({ kind: "content", report, reason }),
+    source: (h) => peerSource(o.peers, h),
+    log: (level, kind, message, details) =>
+      state.events.append({ ts: Date.now(), host: m.identity.name, level, kind, message, details }),
+    now: () => o.clock.now(),
+    wallNow: () => Date.now(),
+  });
+  const replicationOps = {
+    status: () =>
+      gatherStatus({
+        cluster: driver.status(),
+        settings: driver.state.config.replication,
+        local: replication,
+        ask: (address) => o.peers.request(address, "GET", "/peer/v1/replication/status"),
+      }),
+    command: (cmd: ReplicationCommand, by: string) =>
+      sendCommand(
+        {
+          cluster: driver.status(),
+          settings: driver.state.config.replication,
+          local: replication,
+          forward: (address, body) =>
+            o.peers.request(address, "POST", "/peer/v1/replication/command", body),
+        },
+        cmd,
+        by,
+      ),
+  };
   const peerApp = createPeerApp({
     traffic,
+    replication: () => replication,
     agent: {
       snapshot: () => driver.snapshot(),
       config: () => driver.state.config,
@@ -115,6 +162,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       return { version: latest.version, ...(await driver.publishConfig(latest)) };
     },
     peerRequest: (address, method, path, body) => o.peers.request(address, method, path, body),
+    replication: replicationOps,
   });
   const controlServer = Deno.serve(
     { transport: "unix", path: sock, onListen: () => {} },
@@ -130,6 +178,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       peers: o.peers,
       assets: o.panel.assets,
       traffic,
+      replication: replicationOps,
     })
     : undefined;
   for (const f of panel?.failed ?? []) {
@@ -145,6 +194,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const prune = setInterval(() => state.events.prune({ ...RETENTION, now: Date.now() }), 3_600_000);
   state.events.prune({ ...RETENTION, now: Date.now() });
   driver.start();
+  replication.start();
   const health = new HealthMonitor({
     config: () => driver.state.config,
     probe: probeService,
@@ -162,6 +212,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   let stopping: Promise<void> | undefined;
   return {
     driver,
+    replication,
     panelFailed: panel?.failed ?? [],
     stop: () =>
       stopping ??= (async () => {
@@ -170,6 +221,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         unwatch?.();
         clearInterval(drainWatch);
         await panel?.stop();
+        await replication.stop();
         await driver.stop();
         await Promise.allSettled([peerServer.shutdown(), controlServer.shutdown()]);
         o.peers.close();

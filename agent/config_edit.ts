@@ -17,6 +17,7 @@ import {
   validateConfig,
 } from "./cluster/config.ts";
 import { parseDuration } from "./security/duration.ts";
+import { DEFAULT_REPLICATION } from "./cluster/replication_settings.ts";
 
 export type EditResult =
   | { ok: true; changed: boolean; config: ClusterConfig }
@@ -114,6 +115,12 @@ const SETTABLE: Record<string, KeyType> = {
   "health.timeoutMs": "duration",
   "health.rise": "integer",
   "health.fall": "integer",
+  "replication.stabilizeMs": "duration",
+  "replication.verifyIntervalMs": "duration",
+  "replication.keep": "integer",
+  "replication.consistency": "string",
+  "replication.massDeletePercent": "integer",
+  "replication.stageTimeoutMs": "duration",
 };
 
 const HOST_SETTABLE: Record<string, KeyType> = { priority: "integer", weight: "integer" };
@@ -133,6 +140,9 @@ const NOT_SETTABLE: Record<string, string> = {
   rules: "rules are changed with `appliance rules add|set|remove`",
   heartbeat: "set the heartbeat fields one by one, e.g. heartbeat.periodMs=100",
   health: "set the health fields one by one, e.g. health.kind=http health.url=http://127.0.0.1/",
+  "replication.exporter":
+    "the exporter is moved with `appliance replication exporter HOST --source DIR`",
+  "replication.source": "the source is set with `appliance replication exporter HOST --source DIR`",
 };
 
 /** Splits "KEY=VALUE" at the first "=", or returns what is wrong. */
@@ -193,6 +203,10 @@ function setKey(c: ClusterConfig, key: string, raw: string): string | undefined 
   if (key.startsWith("heartbeat.")) {
     const field = key.slice("heartbeat.".length) as keyof ClusterConfig["heartbeat"];
     c.heartbeat[field] = value.value as number;
+  } else if (key.startsWith("replication.")) {
+    c.replication = { ...DEFAULT_REPLICATION, ...c.replication };
+    (c.replication as unknown as Record<string, unknown>)[key.slice("replication.".length)] =
+      value.value;
   } else if (key.startsWith("health.")) {
     const field = key.slice("health.".length);
     (c.health as unknown as Record<string, unknown>)[field] = value.value;
@@ -279,4 +293,15 @@ export function flatten(value: unknown, prefix = ""): [string, string][] {
 
 function join(prefix: string, key: string): string {
   return prefix ? `${prefix}.${key}` : key;
+}
+
+/** Makes `hostName` the content exporter, with `source` (an absolute path on that host). */
+export function setExporter(config: ClusterConfig, hostName: string, source: string): EditResult {
+  const host = config.hosts.find((h) => h.name === hostName || String(h.id) === hostName);
+  if (!host) return { ok: false, problems: [unknownHost(config, hostName)] };
+  const next: ClusterConfig = {
+    ...config,
+    replication: { ...DEFAULT_REPLICATION, ...config.replication, exporter: host.id, source },
+  };
+  return finishEdit(config, next);
 }

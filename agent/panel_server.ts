@@ -9,6 +9,9 @@ import type { Driver } from "./driver.ts";
 import type { Membership, StateDir } from "./state_dir.ts";
 import type { HttpsPeerClient } from "./adapters/https_peer_client.ts";
 import { collectTraffic, type Counters, sharedInFlight } from "../web/traffic.ts";
+import { setExporter } from "./config_edit.ts";
+import type { ReplicationStatus } from "./replication/status.ts";
+import type { ReplicationCommand } from "./peer/replication_routes.ts";
 
 export type PanelListen = { hostname: string; port: number } | { path: string };
 
@@ -54,6 +57,11 @@ export function startPanel(
     assets: Assets;
     /** This host's dataplane counters (RuleApplier.traffic); absent without a dataplane. */
     traffic?: () => Promise<Counters>;
+    /** The cluster's replication, as agent.ts builds it for the control API. */
+    replication?: {
+      status(): Promise<ReplicationStatus>;
+      command(cmd: ReplicationCommand, by: string): Promise<{ message: string; gen?: number }>;
+    };
   },
 ): RunningPanel {
   const { driver, state, membership: m, peers } = ctx;
@@ -114,6 +122,27 @@ export function startPanel(
     assets: ctx.assets,
     shutdown: shutdown.signal,
   };
+  const repl = ctx.replication;
+  if (repl) {
+    base.replication = {
+      status: () => repl.status(),
+      now: (confirm, by) => repl.command({ command: "now", confirm }, by),
+      rollback: async (gen, by) => {
+        const r = await repl.command({ command: "rollback", gen }, by);
+        return { gen: r.gen ?? gen, message: r.message };
+      },
+      setExporter: async (name, source, by) => {
+        let problems: string[] = [];
+        const r = await base.editConfig((c) => {
+          const e = setExporter(c, name, source);
+          if (!e.ok) return problems = e.problems;
+          return e.config;
+        }, by);
+        if (problems.length) throw new Error(problems.join("; "));
+        return { message: `${name} exports ${source} (config version ${r.version})` };
+      },
+    };
+  }
   const servers: Deno.HttpServer[] = [];
   const failed: string[] = [];
   for (const l of listen) {

@@ -58,6 +58,33 @@ export class HttpsPeerClient implements PeerClient {
     return out as T;
   }
 
+  /**
+   * A signed request whose answer is read by the caller (a stream of chunks); rejects with
+   * the peer's error message on a non-2xx. `signal` bounds the whole transfer.
+   */
+  async raw(
+    address: string,
+    method: string,
+    path: string,
+    body: unknown,
+    signal: AbortSignal,
+  ): Promise<Response> {
+    const text = JSON.stringify(body);
+    const auth = signRequest(this.#o.key, this.#o.selfId, method, path, text, Date.now());
+    const res = await fetch(`https://${address}:${this.#o.port}${path}`, {
+      method,
+      client: this.#client,
+      headers: { authorization: auth, "content-type": "application/json" },
+      body: text,
+      signal,
+    });
+    if (!res.ok) {
+      const out = await res.json().catch(() => ({}));
+      throw new Error(out?.error ?? `HTTP ${res.status} from ${address}`);
+    }
+    return res;
+  }
+
   close(): void {
     this.#client.close();
   }

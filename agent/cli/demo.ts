@@ -71,12 +71,17 @@ async function namespaceDemo(n: number, seconds: number): Promise<number> {
     console.log(
       `demo: building ${n} hosts and a client in network namespaces (state in ${baseDir})`,
     );
+    // h1 exports this directory: edit it and watch the Replication page.
+    const content = `${baseDir}/content-source`;
+    await Deno.mkdir(content);
+    await Deno.writeTextFile(`${content}/index.html`, "<h1>appliance demo</h1>\n");
     lab = await NetnsLab.create({
       hosts: n,
       clients: 1,
       command: selfCommand(),
       runner: [...selfCommand(), "_lab"],
       baseDir,
+      initArgs: ["--content-source", content],
       runArgs: (
         h,
       ) => ["--panel", h.name === "h1" ? `unix:${h.stateDir}/panel.sock,@:8080` : "@:8080"],
@@ -110,6 +115,8 @@ async function namespaceDemo(n: number, seconds: number): Promise<number> {
     console.log(`demo: converged. Admin panel: http://127.0.0.1:8080 (password ${DEMO_PASSWORD})`);
     console.log(`demo: in another shell: appliance status --state-dir ${h1.stateDir}`);
     console.log(`demo:                   appliance drainstop --host h2 --state-dir ${h1.stateDir}`);
+    console.log(`demo: replicated content: edit ${content}, then`);
+    console.log(`demo:                   appliance replication status --state-dir ${h1.stateDir}`);
     const counts = new Map<string, number>();
     let failed = 0;
     traffic = startTraffic(lab, lab.clients[0], {

@@ -10,6 +10,8 @@ import {
   UsageError,
 } from "./cli.ts";
 import { defaultConfig, isIPv4 } from "../cluster/config.ts";
+import { DEFAULT_REPLICATION } from "../cluster/replication_settings.ts";
+import { checkSourceDir } from "./replication_cmd.ts";
 import { b64, dbPath, openStateDir } from "../state_dir.ts";
 import { pickAddress } from "../net_interface.ts";
 import { certFingerprint } from "../security/cert_fingerprint.ts";
@@ -33,6 +35,9 @@ Options:
   --admin-password-file F     the admin panel password, read from F (default: a random one,
                               printed once)
   --token-ttl D               lifetime of the printed join token (default 1h)
+  --content-source DIR        replicate DIR (where editors write) to every host, with this
+                              host as the exporter; each host serves its published copy at
+                              STATE-DIR/content/current (see: appliance replication --help)
 ${COMMON_HELP}
 
 Example:
@@ -52,6 +57,7 @@ export const initCommand: Command = {
       weight: { type: "string" },
       "admin-password-file": { type: "string" },
       "token-ttl": { type: "string", default: "1h" },
+      "content-source": { type: "string" },
     });
     if (!f) return 0;
     const v = f.values;
@@ -93,6 +99,8 @@ export const initCommand: Command = {
     } catch (e) {
       throw new CliError(`init: ${(e as Error).message}`);
     }
+    const source = v["content-source"] as string | undefined;
+    if (source !== undefined) checkSourceDir("init", source);
     const password = await readPassword(v["admin-password-file"] as string | undefined);
     const dir = v["state-dir"] as string;
     if (exists(dbPath(dir))) {
@@ -111,6 +119,9 @@ export const initCommand: Command = {
     const hostId = randomHostId();
     const config = defaultConfig({ clusterId, clusterIp, mode });
     config.hosts.push({ id: hostId, name, address, priority: 1, weight });
+    if (source !== undefined) {
+      config.replication = { ...DEFAULT_REPLICATION, exporter: hostId, source };
+    }
 
     const state = openStateDir(dir, { create: true });
     try {

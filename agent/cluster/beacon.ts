@@ -5,6 +5,8 @@ import type { Effect } from "./effects.ts";
 import {
   encodeHeartbeat,
   FLAG_AWAITING_MAP,
+  FLAG_CONTENT_ERROR,
+  FLAG_CONTENT_STALE,
   FLAG_UNHEALTHY,
   type Heartbeat,
 } from "./heartbeat_codec.ts";
@@ -18,7 +20,8 @@ export function sendHeartbeat(s: NodeState, now: number, fx: Effect[], flags = 0
     if (p.alive && !p.suspect && bit !== undefined) heard |= 1 << bit;
   }
   const hb: Heartbeat = {
-    flags: flags | (s.awaitingMap ? FLAG_AWAITING_MAP : 0) | (s.healthy ? 0 : FLAG_UNHEALTHY),
+    flags: flags | (s.awaitingMap ? FLAG_AWAITING_MAP : 0) | (s.healthy ? 0 : FLAG_UNHEALTHY) |
+      (s.content.error ? FLAG_CONTENT_ERROR : 0) | (s.content.stale ? FLAG_CONTENT_STALE : 0),
     clusterId: s.clusterIdBytes,
     hostId: s.selfId,
     incarnation: s.incarnation,
@@ -32,6 +35,12 @@ export function sendHeartbeat(s: NodeState, now: number, fx: Effect[], flags = 0
     membersDigest: s.view.membersDigest,
     viewDigest: s.view.viewDigest,
     heard: heard >>> 0,
+    content: {
+      offered: s.content.offered,
+      committed: s.content.committed,
+      staged: s.content.staged,
+      served: s.content.served,
+    },
   };
   const to = s.config.hosts.filter((h) => h.id !== s.selfId).map((h) => h.address);
   s.lastSentAt = now;

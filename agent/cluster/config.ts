@@ -9,6 +9,7 @@
  * Pure: no I/O. The digest uses node:crypto's SHA-256, which is deterministic.
  */
 import { createHash } from "node:crypto";
+import { type ReplicationSettings, validateReplication } from "./replication_settings.ts";
 
 /** A member of the cluster, as the config records it. */
 export interface HostEntry {
@@ -113,6 +114,8 @@ export interface ClusterConfig {
   drainTimeoutMs: number;
   /** The local service probe. Configs from before it existed read as DEFAULT_HEALTH. */
   health?: HealthCheck;
+  /** Directory replication. Configs from before it existed read as off (DEFAULT_REPLICATION). */
+  replication?: ReplicationSettings;
   hosts: HostEntry[];
   rules: PortRule[];
 }
@@ -230,6 +233,7 @@ export function validateConfig(c: ClusterConfig): string[] {
   if (!int(c.peerPort, 1, 65535)) errs.push("peerPort must be 1..65535");
   if (!int(c.drainTimeoutMs, 0, 86_400_000)) errs.push("drainTimeoutMs must be 0..86400000");
   if (c.health) errs.push(...validateHealth(c.health));
+  if (c.replication) errs.push(...validateReplication(c.replication, c.hosts.map((h) => h.id)));
   if (c.hosts.length > MAX_HOSTS) errs.push(`at most ${MAX_HOSTS} hosts`);
   const seen = { id: new Set<number>(), name: new Set<string>(), prio: new Set<number>() };
   for (const h of c.hosts) {

@@ -10,7 +10,7 @@
  * Every change of the host's actual state goes through `transition()`.
  */
 import type { BucketPlan, Effect } from "./effects.ts";
-import { equalBytes, FLAG_AWAITING_MAP, FLAG_UNHEALTHY } from "./heartbeat_codec.ts";
+import { equalBytes, FLAG_AWAITING_MAP, FLAGS_NOT_SERVING } from "./heartbeat_codec.ts";
 import type { ActualState, NodeState, Peer } from "./node_state.ts";
 import {
   bucketsMoved,
@@ -30,13 +30,13 @@ import { sendHeartbeat } from "./beacon.ts";
 export function eligibleMembers(s: NodeState): number[] {
   const out: number[] = [];
   if (
-    s.admin === "active" && s.healthy && !s.fault && !s.leaving &&
+    s.admin === "active" && s.healthy && !s.content.stale && !s.fault && !s.leaving &&
     s.config.hosts.some((h) => h.id === s.selfId)
   ) {
     out.push(s.selfId);
   }
   for (const p of s.peers.values()) {
-    if (!p.alive || p.refused || !p.last || p.last.flags & FLAG_UNHEALTHY) continue;
+    if (!p.alive || p.refused || !p.last || p.last.flags & FLAGS_NOT_SERVING) continue;
     if (p.last.state === "converging" || p.last.state === "converged") out.push(p.id);
   }
   return out.sort((a, b) => a - b);
@@ -181,7 +181,8 @@ function settledPeers(s: NodeState): boolean {
  * taken only once their previous owner has let them go, so no bucket ever has two owners.
  */
 function accepting(s: NodeState): boolean {
-  return s.admin === "active" && s.healthy && !s.fault && !s.leaving && !s.awaitingMap;
+  return s.admin === "active" && s.healthy && !s.content.stale && !s.fault && !s.leaving &&
+    !s.awaitingMap;
 }
 
 export function bucketPlan(s: NodeState): BucketPlan {

@@ -4,6 +4,7 @@
  */
 import type { ClusterConfig } from "./config.ts";
 import type { ViewSnapshot } from "./view.ts";
+import type { ContentReport } from "./node_state.ts";
 
 export type AdminCommand = "drainstop" | "stop" | "start" | "suspend" | "resume" | "leave";
 
@@ -27,7 +28,9 @@ export type Input =
   /** The cluster interface went missing or down (reason), or is back (null). */
   | { kind: "fault"; reason: string | null }
   /** The health check changed its verdict on the local service (after rise/fall). */
-  | { kind: "health"; healthy: boolean; reason: string };
+  | { kind: "health"; healthy: boolean; reason: string }
+  /** Replication's generations and verdicts changed (reason: why, when `stale` changes). */
+  | { kind: "content"; report: ContentReport; reason: string };
 
 export type Level = "debug" | "info" | "warn" | "error";
 

@@ -1,12 +1,14 @@
 /**
- * Heartbeat wire format: 96 bytes, big-endian, authenticated with HMAC-SHA256 under the
+ * Heartbeat wire format: 112 bytes, big-endian, authenticated with HMAC-SHA256 under the
  * cluster key.
  *
  *   off size field
  *    0   2   magic 0xA7 0x1C
- *    2   1   version (1)
+ *    2   1   version (2)
  *    3   1   flags (bit 0 LEAVING: bow-out; bit 1 AWAITING_MAP: newcomer without a map;
- *                   bit 2 UNHEALTHY: its service fails the health check)
+ *                   bit 2 UNHEALTHY: its service fails the health check; bit 3
+ *                   CONTENT_ERROR: it cannot stage the offered generation; bit 4
+ *                   CONTENT_STALE: strict consistency and behind: out of the bucket map)
  *    4   8   cluster id
  *   12   4   host id
  *   16   4   incarnation (bumped on every agent start)
@@ -21,21 +23,31 @@
  *   44   8   members digest (the set of hosts eligible for buckets)
  *   52   8   view digest (members + bucket maps)
  *   60   4   heard bitmap: bit i = "I heard host i (by config index) recently"
- *   64  32   HMAC-SHA256 over bytes 0..63
+ *   64   4   content generation offered (the exporter's newest; 0 from importers)
+ *   68   4   content generation committed (the exporter's "flip now"; 0 from importers)
+ *   72   4   content generation staged (fetched, fsync'd, ready to flip)
+ *   76   4   content generation served
+ *   80  32   HMAC-SHA256 over bytes 0..79
  *
  * Pure: no I/O. node:crypto's HMAC is deterministic.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 
-export const HEARTBEAT_BYTES = 96;
-const BODY = 64;
+export const HEARTBEAT_BYTES = 112;
+const BODY = 80;
 const MAGIC0 = 0xa7, MAGIC1 = 0x1c;
-export const WIRE_VERSION = 1;
+export const WIRE_VERSION = 2;
 
 export const FLAG_LEAVING = 1;
 export const FLAG_AWAITING_MAP = 2;
 /** The host's local service fails its health check: it takes no new connections. */
 export const FLAG_UNHEALTHY = 4;
+/** The host could not stage the offered content generation (disk full, an error). */
+export const FLAG_CONTENT_ERROR = 8;
+/** Strict consistency: the host serves an old generation and stays out of the bucket map. */
+export const FLAG_CONTENT_STALE = 16;
+/** Flags that keep a host out of the bucket map. */
+export const FLAGS_NOT_SERVING = FLAG_UNHEALTHY | FLAG_CONTENT_STALE;
 
 /** A host's self-reported state, as carried on the wire. */
 export const WIRE_STATES = [
@@ -63,6 +75,15 @@ export interface Heartbeat {
   membersDigest: Uint8Array; // 8
   viewDigest: Uint8Array; // 8
   heard: number; // u32 bitmap
+  content: ContentGens;
+}
+
+/** Replication's generation numbers, as heartbeats carry them. */
+export interface ContentGens {
+  offered: number;
+  committed: number;
+  staged: number;
+  served: number;
 }
 
 /** Why a packet was dropped before it reached membership. */
@@ -84,6 +105,10 @@ export function encodeHeartbeat(hb: Heartbeat, key: Uint8Array): Uint8Array {
   buf.set(hb.membersDigest.subarray(0, 8), 44);
   buf.set(hb.viewDigest.subarray(0, 8), 52);
   dv.setUint32(60, hb.heard >>> 0);
+  dv.setUint32(64, hb.content.offered >>> 0);
+  dv.setUint32(68, hb.content.committed >>> 0);
+  dv.setUint32(72, hb.content.staged >>> 0);
+  dv.setUint32(76, hb.content.served >>> 0);
   buf.set(mac(buf.subarray(0, BODY), key), BODY);
   return buf;
 }
@@ -126,6 +151,12 @@ export function decodeHeartbeat(
       membersDigest: buf.slice(44, 52),
       viewDigest: buf.slice(52, 60),
       heard: dv.getUint32(60),
+      content: {
+        offered: dv.getUint32(64),
+        committed: dv.getUint32(68),
+        staged: dv.getUint32(72),
+        served: dv.getUint32(76),
+      },
     },
   };
 }

@@ -16,8 +16,10 @@ import type { Effect, Input } from "./effects.ts";
 import {
   decodeHeartbeat,
   FLAG_AWAITING_MAP,
+  FLAG_CONTENT_STALE,
   FLAG_LEAVING,
   FLAG_UNHEALTHY,
+  FLAGS_NOT_SERVING,
   type Heartbeat,
 } from "./heartbeat_codec.ts";
 import { sendHeartbeat } from "./beacon.ts";
@@ -82,6 +84,28 @@ export function step(state: NodeState, input: Input, now: number): StepResult {
         recompute(s, input.reason ? `fault: ${input.reason}` : "fault cleared", now, fx);
       }
       break;
+    case "content": {
+      const wasStale = s.content.stale, before = s.content;
+      s.content = { ...input.report };
+      if (wasStale !== input.report.stale) {
+        fx.push(log(
+          input.report.stale ? "warn" : "info",
+          "content.stale",
+          input.report.stale
+            ? `leaves the bucket map until its content catches up: ${input.reason}`
+            : `content caught up: ${input.reason}`,
+          { stale: input.report.stale, served: input.report.served },
+        ));
+        recompute(s, input.report.stale ? "content behind" : "content caught up", now, fx);
+      }
+      // Peers act on generations (stage, flip, commit): tell them now, not at the next period.
+      if (
+        wasStale !== input.report.stale || before.offered !== input.report.offered ||
+        before.committed !== input.report.committed || before.staged !== input.report.staged ||
+        before.served !== input.report.served || before.error !== input.report.error
+      ) sendHeartbeat(s, now, fx);
+      break;
+    }
     case "health":
       if (s.healthy !== input.healthy) {
         s.healthy = input.healthy;
@@ -150,7 +174,7 @@ function onPacket(s: NodeState, bytes: Uint8Array, from: string, now: number, fx
 
   const restarted = peer.incarnation !== 0 && hb.incarnation > peer.incarnation;
   const prevState = peer.last?.state;
-  const prevFlags = (peer.last?.flags ?? 0) & (FLAG_UNHEALTHY | FLAG_AWAITING_MAP);
+  const prevFlags = (peer.last?.flags ?? 0) & (FLAGS_NOT_SERVING | FLAG_AWAITING_MAP);
   peer.incarnation = hb.incarnation;
   peer.seq = hb.seq;
   peer.lastHeard = now;
@@ -190,9 +214,11 @@ function onPacket(s: NodeState, bytes: Uint8Array, from: string, now: number, fx
       );
     }
     if (prevState !== hb.state) recompute(s, `host ${name} is ${hb.state}`, now, fx);
-    else if (prevFlags !== (hb.flags & (FLAG_UNHEALTHY | FLAG_AWAITING_MAP))) {
+    else if (prevFlags !== (hb.flags & (FLAGS_NOT_SERVING | FLAG_AWAITING_MAP))) {
       const what = hb.flags & FLAG_UNHEALTHY
         ? "unhealthy"
+        : hb.flags & FLAG_CONTENT_STALE
+        ? "behind on content"
         : hb.flags & FLAG_AWAITING_MAP
         ? "fetching the view"
         : "ready";

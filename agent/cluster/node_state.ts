@@ -20,7 +20,7 @@
  */
 import { type ClusterConfig, configDigest, hostIndex } from "./config.ts";
 import type { BucketPlan } from "./effects.ts";
-import type { Heartbeat } from "./heartbeat_codec.ts";
+import type { ContentGens, Heartbeat } from "./heartbeat_codec.ts";
 import { hexToBytes } from "./heartbeat_codec.ts";
 import { emptyView, type View } from "./view.ts";
 
@@ -75,6 +75,14 @@ export interface Peer {
   forgeryLoggedAt?: number;
 }
 
+/** What replication reports about this host (see agent/replication/). */
+export interface ContentReport extends ContentGens {
+  /** It cannot stage the offered generation. */
+  error: boolean;
+  /** Strict consistency and behind the committed generation: out of the bucket map. */
+  stale: boolean;
+}
+
 export interface NodeState {
   selfId: number;
   incarnation: number;
@@ -91,6 +99,8 @@ export interface NodeState {
   /** The local service's health (true when no check is configured). */
   healthy: boolean;
   healthReason?: string;
+  /** Replication's generations and verdicts, as this host reports them in heartbeats. */
+  content: ContentReport;
   actual: ActualState;
   leaving: boolean;
   startedAt: number;
@@ -155,6 +165,7 @@ export function initialState(init: NodeInit, now: number): NodeState {
     hostBits: hostIndex(init.config),
     admin,
     healthy: true,
+    content: { offered: 0, committed: 0, staged: 0, served: 0, error: false, stale: false },
     actual: admin === "active" ? "converging" : admin,
     leaving: false,
     startedAt: now,

@@ -34,6 +34,8 @@ export interface HostStatus {
   /** Its local service's health check verdict (with the reason, for this host). */
   health: "healthy" | "unhealthy" | "unknown";
   healthReason?: string;
+  /** The content generation it serves (replication; 0: none), as its heartbeats report. */
+  generation: number;
 }
 
 export interface ClusterStatus {
@@ -82,6 +84,7 @@ export function describe(s: NodeState, now: number, wallNow: number): ClusterSta
         : "healthy",
       ...(self && s.healthReason ? { healthReason: s.healthReason } : {}),
       ...(self && s.fault ? { fault: s.fault } : {}),
+      generation: self ? s.content.served : p?.last?.content.served ?? 0,
     };
   }).sort((a, b) => a.priority - b.priority);
   const lc = s.lastConvergence;

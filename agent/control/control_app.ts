@@ -6,6 +6,8 @@ import { Hono } from "hono";
 import type { ClusterConfig } from "../cluster/config.ts";
 import type { AdminCommand } from "../cluster/effects.ts";
 import type { ClusterStatus } from "../cluster/status.ts";
+import type { ReplicationStatus } from "../replication/status.ts";
+import type { ReplicationCommand } from "../peer/replication_routes.ts";
 
 export interface ControlAgent {
   status(): ClusterStatus;
@@ -15,6 +17,10 @@ export interface ControlAgent {
   reloadConfig(): Promise<{ version: number; pushed: string[]; failed: string[] }>;
   /** A signed request to another member's peer API. */
   peerRequest<T>(address: string, method: string, path: string, body?: unknown): Promise<T>;
+  replication: {
+    status(): Promise<ReplicationStatus>;
+    command(cmd: ReplicationCommand, by: string): Promise<{ message: string; gen?: number }>;
+  };
 }
 
 const COMMANDS: AdminCommand[] = ["drainstop", "stop", "start", "suspend", "resume"];
@@ -55,6 +61,21 @@ export function createControlApp(agent: ControlAgent): Hono {
     }
     await agent.peerRequest(target.address, "POST", "/peer/v1/command", { command: b.command, by });
     return c.json({ ok: true, host: target.name });
+  });
+
+  app.get("/replication/status", async (c) => c.json(await agent.replication.status()));
+  app.post("/replication/command", async (c) => {
+    const b = await c.req.json().catch(() => ({})) as Record<string, unknown>;
+    let cmd: ReplicationCommand;
+    if (b.command === "now") cmd = { command: "now", confirm: b.confirm === true };
+    else if (b.command === "rollback" && Number.isInteger(b.gen) && (b.gen as number) > 0) {
+      cmd = { command: "rollback", gen: b.gen as number };
+    } else return c.json({ error: "command must be now {confirm} or rollback {gen}" }, 400);
+    try {
+      return c.json(await agent.replication.command(cmd, String(b.by ?? "cli")));
+    } catch (e) {
+      return c.json({ error: (e as Error).message }, 409);
+    }
   });
 
   app.post("/config/reload", async (c) => c.json(await agent.reloadConfig()));

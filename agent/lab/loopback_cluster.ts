@@ -22,6 +22,8 @@ export interface LoopbackOptions {
   /** How to invoke appliance, e.g. [deno, "run", "-A", "main.ts"]. */
   command: string[];
   clusterIp?: string;
+  /** Extra `appliance init` arguments for h1 (e.g. --content-source DIR). */
+  initArgs?: string[];
   /** Extra `config set` pairs applied before the other hosts join. */
   settings?: string[];
   /** The admin panel password set at init (default: a random one). */
@@ -69,6 +71,7 @@ export class LoopbackCluster {
         first.name,
         "--state-dir",
         first.stateDir,
+        ...(o.initArgs ?? []),
         "--json",
       ]);
       if (o.settings?.length) {

@@ -61,6 +61,8 @@ export interface NetnsLabOptions {
   mode?: "shared" | "failover";
   /** Parent of the hosts' state dirs (created; removed by destroy()). */
   baseDir: string;
+  /** Extra `appliance init` arguments for h1 (e.g. --content-source DIR). */
+  initArgs?: string[];
   /** Extra `config set` pairs applied on h1 before the other hosts join. */
   settings?: string[];
   /** CPU burned per request by each web backend, in ms (default 0). */
@@ -158,6 +160,7 @@ export class NetnsLab {
       "init",
       ...["--cluster-ip", this.clusterIp, "--interface", "eth0", "--address", first.address],
       ...["--name", first.name, "--mode", o.mode ?? "shared", "--state-dir", first.stateDir],
+      ...(o.initArgs ?? []),
       "--json",
     ]);
     if (o.settings?.length) {

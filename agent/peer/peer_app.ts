@@ -11,6 +11,7 @@ import type { ViewSnapshot } from "../cluster/view.ts";
 import type { EventLog, EventQuery } from "../../db/event_log.ts";
 import { verifyRequest } from "./request_auth.ts";
 import { handleJoin, type JoinDeps, parseJoinRequest } from "./join.ts";
+import { type ReplicationPeer, replicationRoutes } from "./replication_routes.ts";
 
 /** What the peer API needs from the running agent. */
 export interface PeerAgent {
@@ -30,6 +31,8 @@ export interface PeerAppDeps {
   now(): number;
   /** This host's dataplane counters (RuleApplier.traffic); absent without a dataplane. */
   traffic?(): Promise<Record<string, { packets: number; bytes: number }>>;
+  /** This host's replication service, once it runs. */
+  replication?(): ReplicationPeer | undefined;
 }
 
 const COMMANDS: AdminCommand[] = ["drainstop", "stop", "start", "suspend", "resume"];
@@ -105,6 +108,7 @@ export function createPeerApp(deps: PeerAppDeps): Hono {
     }
   });
   authed.get("/traffic", async (c) => c.json(deps.traffic ? await deps.traffic() : {}));
+  authed.route("/replication", replicationRoutes(() => deps.replication?.()));
   app.route("/peer/v1", authed);
   return app;
 }

@@ -100,6 +100,7 @@ export function heartbeat(
     membersDigest: EMPTY_DIGEST,
     viewDigest: EMPTY_DIGEST,
     heard: allHeard(config),
+    content: { offered: 0, committed: 0, staged: 0, served: 0 },
     ...fields,
   };
 }
@@ -117,7 +118,7 @@ export function agreeing(view: View): Partial<Heartbeat> {
 /** Recomputes the MAC of a tampered packet, so only the tampered field is wrong. */
 export function reseal(bytes: Uint8Array, key: Uint8Array = KEY): Uint8Array {
   const out = bytes.slice();
-  out.set(createHmac("sha256", key).update(out.subarray(0, 64)).digest(), 64);
+  out.set(createHmac("sha256", key).update(out.subarray(0, 80)).digest(), 80);
   return out;
 }
 

@@ -75,6 +75,7 @@ function peerBeat(config: ClusterConfig, id: number, seq: number, s?: NodeState)
     epoch: s?.view.epoch ?? 0,
     membersDigest: s?.view.membersDigest ?? new Uint8Array(8),
     viewDigest: s?.view.viewDigest ?? new Uint8Array(8),
+    content: { offered: 0, committed: 0, staged: 0, served: 0 },
     heard: ALL_BITS,
   };
 }

@@ -106,6 +106,7 @@ export async function runRss32(holdMs: number): Promise<Rss32> {
           epoch: settled ? echo!.epoch : 0,
           membersDigest: settled ? echo!.membersDigest : new Uint8Array(8),
           viewDigest: settled ? echo!.viewDigest : new Uint8Array(8),
+          content: { offered: 0, committed: 0, staged: 0, served: 0 },
           heard: 0xffffffff,
         }, key);
         f.socket.send(Buffer.from(bytes), port, agentAddress, (err) => {

@@ -10,12 +10,14 @@
  *   bucket_map      computeView for 32 hosts × 8 multiple rules: from scratch, after a leave
  *   rss_32_hosts    one real agent whose 31 peers are faked by this process over UDP
  *   busy_cores      false suspicions while CPU burners take every core
+ *   ingest_stall    timer lateness while the exporter hashes and chunks a 1 GiB file
  */
 import { HEARTBEAT_BYTES } from "../../agent/cluster/heartbeat_codec.ts";
 import { benchStep, benchView } from "./_core.ts";
 import { runFailover } from "./_failover.ts";
 import { runRss32 } from "./_rss32.ts";
 import { runBusy } from "./_busy.ts";
+import { runIngestStall } from "./_ingest_stall.ts";
 import type { StatsTotal } from "./_lab.ts";
 import { progress, round, summarize } from "./_stats.ts";
 import { benchOptions } from "./_cli.ts";
@@ -90,9 +92,18 @@ async function main(args: string[]): Promise<number> {
     "busy_cores",
     () => runBusy(2, o.quick ? 20 : 60, o.quick ? 2_000 : 5_000),
   );
+  const stall = await phase("ingest_stall", () => runIngestStall(o.quick ? 256 : 1024));
 
   const out = {
     ...head,
+    ingest_stall: "error" in stall ? stall : {
+      file_mib: stall.fileBytes / (1 << 20),
+      ingest_ms_incl_2s_window: stall.ingestMs,
+      worst_timer_late_ms: stall.worstTimerLateMsDuring,
+      worst_timer_late_ms_before: stall.worstTimerLateMsBefore,
+      timers_late_over_period: stall.timersLateOverPeriod,
+      period_ms: stall.periodMs,
+    },
     crash: "error" in fo ? fo : {
       runs: fo.crash.length,
       detect_ms: summarize(fo.crash.map((s) => s.detectMs), 0),

@@ -43,6 +43,7 @@ Deno.test("sendHeartbeat() advertises this host's state to every other host", ()
     membersDigest: s.view.membersDigest,
     viewDigest: s.view.viewDigest,
     heard: bitOf(s.config, B) | bitOf(s.config, C),
+    content: { offered: 0, committed: 0, staged: 0, served: 0 },
     to: ["10.0.0.2", "10.0.0.3"],
   });
   assert.equal(s.seq, seq + 1);

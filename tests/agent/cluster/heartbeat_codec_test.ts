@@ -38,16 +38,18 @@ const FIXED: Heartbeat = {
   membersDigest: hexToBytes("aaaaaaaaaaaaaaa1"),
   viewDigest: hexToBytes("bbbbbbbbbbbbbbb2"),
   heard: 0x80000005,
+  content: { offered: 0x11, committed: 0x2200, staged: 0x330000, served: 0x44000000 },
 };
 
-/** FIXED under KEY, 16 bytes a line: header, ids, state bytes, digests, bitmap, then the MAC. */
+/** FIXED under KEY, 16 bytes a line: header, ids, state bytes, digests, bitmap, content generations, then the MAC. */
 const GOLDEN = [
-  "a71c0102a1b2c3d4e5f6071801020304",
+  "a71c0202a1b2c3d4e5f6071801020304",
   "000000070a0b0c0d02034d0000000009",
   "112233445566778800000100aaaaaaaa",
   "aaaaaaa1bbbbbbbbbbbbbbb280000005",
-  "b0b93799ad0d06572ce1fc33d3ae7fed",
-  "6212064cda93dee7d4178b1daf91f7ec",
+  "00000011000022000033000044000000",
+  "d1aabc453dbc0d81a87393576d635a7c",
+  "b69c7f33c8dda47c2ba1f83ba9ce2809",
 ].join("");
 
 function decode(bytes: Uint8Array, key = KEY) {
@@ -78,16 +80,17 @@ Deno.test("decodeHeartbeat() round-trips u32 extremes", () => {
     configVersion: 0xffffffff,
     epoch: 0xffffffff,
     heard: 0xffffffff,
+    content: { offered: 0xffffffff, committed: 0xffffffff, staged: 0xffffffff, served: 0 },
     priority: 255,
     weight: 0,
   };
   assert.deepEqual(decode(encodeHeartbeat(hb, KEY)), { ok: true, hb });
 });
 
-Deno.test("encodeHeartbeat() makes exactly 96 bytes, well under 200", () => {
+Deno.test("encodeHeartbeat() makes exactly 112 bytes, well under 200", () => {
   const bytes = encodeHeartbeat(FIXED, KEY);
-  assert.equal(bytes.length, 96);
-  assert.equal(HEARTBEAT_BYTES, 96);
+  assert.equal(bytes.length, 112);
+  assert.equal(HEARTBEAT_BYTES, 112);
   assert.ok(bytes.length <= 200);
 });
 
@@ -95,10 +98,10 @@ Deno.test("encodeHeartbeat() matches the golden bytes, so the format cannot drif
   assert.equal(bytesToHex(encodeHeartbeat(FIXED, KEY)), GOLDEN);
 });
 
-Deno.test("encodeHeartbeat() seals bytes 0..63 with HMAC-SHA256 under the cluster key", () => {
+Deno.test("encodeHeartbeat() seals bytes 0..79 with HMAC-SHA256 under the cluster key", () => {
   const bytes = encodeHeartbeat(FIXED, KEY);
-  const mac = createHmac("sha256", KEY).update(bytes.subarray(0, 64)).digest();
-  assert.equal(bytesToHex(bytes.subarray(64)), bytesToHex(mac));
+  const mac = createHmac("sha256", KEY).update(bytes.subarray(0, 80)).digest();
+  assert.equal(bytesToHex(bytes.subarray(80)), bytesToHex(mac));
 });
 
 Deno.test("decodeHeartbeat() drops a packet of the wrong length as malformed", () => {
@@ -118,7 +121,7 @@ Deno.test("decodeHeartbeat() drops a bad magic as malformed", () => {
 
 Deno.test("decodeHeartbeat() drops another wire version as version", () => {
   const bytes = encodeHeartbeat(FIXED, KEY);
-  bytes[2] = 2;
+  bytes[2] = 1;
   assert.deepEqual(decode(reseal(bytes)), { ok: false, reason: "version" });
 });
 
@@ -135,7 +138,7 @@ Deno.test("decodeHeartbeat() drops a MAC made with another key as forged, naming
 Deno.test("decodeHeartbeat() drops a heartbeat with any body byte flipped as forged", () => {
   const good = encodeHeartbeat(FIXED, KEY);
   // Every byte past magic, version and cluster id (which have their own reasons), and the MAC.
-  for (let off = 3; off < 96; off++) {
+  for (let off = 3; off < 112; off++) {
     if (off >= 4 && off < 12) continue;
     const bytes = good.slice();
     bytes[off] ^= 0x01;
@@ -163,18 +166,18 @@ Deno.test("decodeHeartbeat() reads a heartbeat from inside a larger buffer", () 
   const bytes = encodeHeartbeat(FIXED, KEY);
   const big = new Uint8Array(300);
   big.set(bytes, 17);
-  assert.deepEqual(decode(big.subarray(17, 17 + 96)), { ok: true, hb: FIXED });
+  assert.deepEqual(decode(big.subarray(17, 17 + 112)), { ok: true, hb: FIXED });
 });
 
 Deno.test("decodeHeartbeat() never throws on garbage of random lengths", () => {
   const r = rng(42);
   const reasons = new Set<string>();
   for (let i = 0; i < 2000; i++) {
-    const len = i % 2 === 0 ? 96 : Math.floor(r() * 300);
+    const len = i % 2 === 0 ? 112 : Math.floor(r() * 300);
     const bytes = new Uint8Array(len).map(() => Math.floor(r() * 256));
-    // Some 96-byte ones get a valid header (and cluster id), so the later checks see garbage.
-    if (len === 96 && i % 3 > 0) bytes.set([0xa7, 0x1c, 1], 0);
-    if (len === 96 && i % 3 > 1) bytes.set(CLUSTER_ID_BYTES, 4);
+    // Some 112-byte ones get a valid header (and cluster id), so the later checks see garbage.
+    if (len === 112 && i % 3 > 0) bytes.set([0xa7, 0x1c, 2], 0);
+    if (len === 112 && i % 3 > 1) bytes.set(CLUSTER_ID_BYTES, 4);
     const out = decode(bytes);
     assert.equal(out.ok, false);
     if (!out.ok) reasons.add(out.reason);

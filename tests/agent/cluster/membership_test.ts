@@ -81,9 +81,9 @@ Deno.test("step() counts garbage, another wire version and another cluster separ
     "malformed",
     260,
   );
-  const v2 = encodeHeartbeat(heartbeat(h.config, B), KEY);
-  v2[2] = 2;
-  assertDropped(h, { kind: "packet", bytes: v2, from: "10.0.0.2" }, "version", 261);
+  const other = encodeHeartbeat(heartbeat(h.config, B), KEY);
+  other[2] = 3;
+  assertDropped(h, { kind: "packet", bytes: other, from: "10.0.0.2" }, "version", 261);
   const foreign = encodeHeartbeat(
     heartbeat(h.config, B, { clusterId: new Uint8Array(8).fill(9) }),
     OTHER_KEY,

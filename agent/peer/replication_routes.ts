@@ -1,0 +1,108 @@
+/**
+ * The peer API's replication routes, mounted under /peer/v1 behind request signing:
+ * what importers fetch (generation records, trees, chunks) and what the CLI and panel of
+ * any host ask of this one (its status, and commands for the exporter).
+ */
+import { Hono } from "hono";
+import type { Generation, Hash } from "../replication/tree.ts";
+import { isHash } from "../replication/tree.ts";
+import { encodeFrame } from "../replication/chunk_frames.ts";
+import { MAX_CHUNKS_PER_REQUEST, MAX_TREES_PER_REQUEST } from "../replication/content_source.ts";
+import type { ReplicationHostStatus, ReplicationStatus } from "../replication/status.ts";
+
+export type ReplicationCommand =
+  | { command: "now"; confirm: boolean }
+  | { command: "rollback"; gen: number };
+
+/** What the routes need from this host's replication service. */
+export interface ReplicationPeer {
+  generation(gen: number): Generation | undefined;
+  treeBytes(hash: Hash): Uint8Array | undefined;
+  readChunk(hash: Hash): Promise<Uint8Array | undefined>;
+  /** This host's own line of the status. */
+  hostStatus(): ReplicationHostStatus;
+  /** The exporter's view: pending generation and history (null on importers). */
+  exporterStatus(): Pick<ReplicationStatus, "pending" | "history"> | null;
+  /** Runs a command on this host, which must be the exporter. Throws a clear Error if not. */
+  command(cmd: ReplicationCommand, by: string): Promise<{ message: string; gen?: number }>;
+}
+
+export function replicationRoutes(repl: () => ReplicationPeer | undefined): Hono {
+  const app = new Hono();
+  const body = (c: { get(k: never): unknown }) => {
+    try {
+      return JSON.parse(c.get("body" as never) as string) as Record<string, unknown>;
+    } catch {
+      return {};
+    }
+  };
+  app.use(async (c, next) => {
+    if (!repl()) return c.json({ error: "replication is not running on this host" }, 404);
+    await next();
+  });
+  app.get("/gen/:n", (c) => {
+    const n = Number(c.req.param("n"));
+    const g = Number.isInteger(n) && n > 0 ? repl()!.generation(n) : undefined;
+    return g ? c.json(g) : c.json({ error: `generation ${c.req.param("n")} is not here` }, 404);
+  });
+  app.post("/trees", (c) => {
+    const hashes = hashList(body(c).hashes, MAX_TREES_PER_REQUEST);
+    if (!hashes) {
+      return c.json(
+        { error: `hashes must be up to ${MAX_TREES_PER_REQUEST} SHA-256 hex digests` },
+        400,
+      );
+    }
+    const trees: Record<Hash, string> = {};
+    const dec = new TextDecoder();
+    for (const h of hashes) {
+      const b = repl()!.treeBytes(h);
+      if (b) trees[h] = dec.decode(b);
+    }
+    return c.json({ trees });
+  });
+  app.post("/chunks", (c) => {
+    const hashes = hashList(body(c).hashes, MAX_CHUNKS_PER_REQUEST);
+    if (!hashes) {
+      return c.json(
+        { error: `hashes must be up to ${MAX_CHUNKS_PER_REQUEST} SHA-256 hex digests` },
+        400,
+      );
+    }
+    let i = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(ctl) {
+        while (i < hashes.length) {
+          const h = hashes[i++];
+          const bytes = await repl()!.readChunk(h).catch(() => undefined);
+          if (bytes) return ctl.enqueue(encodeFrame(h, bytes, { compress: true }));
+        }
+        ctl.close();
+      },
+    });
+    return c.body(stream, 200, { "content-type": "application/octet-stream" });
+  });
+  app.get(
+    "/status",
+    (c) => c.json({ host: repl()!.hostStatus(), exporter: repl()!.exporterStatus() }),
+  );
+  app.post("/command", async (c) => {
+    const b = body(c);
+    let cmd: ReplicationCommand;
+    if (b.command === "now") cmd = { command: "now", confirm: b.confirm === true };
+    else if (b.command === "rollback" && Number.isInteger(b.gen) && (b.gen as number) > 0) {
+      cmd = { command: "rollback", gen: b.gen as number };
+    } else return c.json({ error: "command must be now {confirm} or rollback {gen}" }, 400);
+    try {
+      return c.json(await repl()!.command(cmd, typeof b.by === "string" ? b.by : "peer"));
+    } catch (e) {
+      return c.json({ error: (e as Error).message }, 409);
+    }
+  });
+  return app;
+}
+
+function hashList(v: unknown, max: number): Hash[] | undefined {
+  if (!Array.isArray(v) || v.length > max || !v.every(isHash)) return undefined;
+  return v as Hash[];
+}

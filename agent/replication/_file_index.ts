@@ -1,0 +1,62 @@
+/**
+ * The content store's in-memory index of `files/`: content hash → the inodes present for
+ * it, each named by its suffix ".<mode octal>.<mtimeMs>". Loaded once at open and kept in
+ * step by install and gc, so `hasFile`/`findContent` never touch the disk (a 100k-file
+ * tree is ~12 MB here, against 100k stat calls per check).
+ */
+import type { FileEntry, Hash } from "./tree.ts";
+
+/** The name of a file's inode under files/<h[0:2]>/: one per (content, mode, mtime). */
+export function fileKey(e: Pick<FileEntry, "hash" | "mode" | "mtimeMs">): string {
+  return `${e.hash}${fileSuffix(e)}`;
+}
+
+export function fileSuffix(e: Pick<FileEntry, "mode" | "mtimeMs">): string {
+  return `.${e.mode.toString(8)}.${e.mtimeMs}`;
+}
+
+const NAME_RE = /^([0-9a-f]{64})(\.[0-7]{1,4}\.-?\d+)$/;
+
+/** Splits a files/ name into hash and suffix, or undefined for anything else. */
+export function parseFileKey(name: string): { hash: Hash; suffix: string } | undefined {
+  const m = NAME_RE.exec(name);
+  return m ? { hash: m[1], suffix: m[2] } : undefined;
+}
+
+export class FileIndex {
+  /** One suffix as a string (the usual case), several as an array. */
+  #m = new Map<Hash, string | string[]>();
+
+  get size(): number {
+    return this.#m.size;
+  }
+
+  add(hash: Hash, suffix: string): void {
+    const v = this.#m.get(hash);
+    if (v === undefined) this.#m.set(hash, suffix);
+    else if (typeof v === "string") {
+      if (v !== suffix) this.#m.set(hash, [v, suffix]);
+    } else if (!v.includes(suffix)) v.push(suffix);
+  }
+
+  has(hash: Hash, suffix: string): boolean {
+    const v = this.#m.get(hash);
+    return v === suffix || (Array.isArray(v) && v.includes(suffix));
+  }
+
+  /** Some suffix present for `hash`, or undefined. */
+  any(hash: Hash): string | undefined {
+    const v = this.#m.get(hash);
+    return typeof v === "string" ? v : v?.[0];
+  }
+
+  remove(hash: Hash, suffix: string): void {
+    const v = this.#m.get(hash);
+    if (v === suffix) this.#m.delete(hash);
+    else if (Array.isArray(v)) {
+      const rest = v.filter((s) => s !== suffix);
+      if (rest.length === 0) this.#m.delete(hash);
+      else this.#m.set(hash, rest.length === 1 ? rest[0] : rest);
+    }
+  }
+}

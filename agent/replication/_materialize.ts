@@ -1,0 +1,157 @@
+/**
+ * Materialization: turns a generation's trees into real directories under trees/, which
+ * the web server reads through `current`.
+ *
+ *   trees/<key>/                 one directory per (tree, mode), built bottom-up
+ *     index.html   ══hardlink══▶ files/ab/<hash>.644.<mtime>
+ *     img          ──symlink───▶ ../<key of img>
+ *     latest       ──symlink───▶ img/a.png                      (user link, verbatim)
+ *     up           ──symlink───▶ <root>/gens/<N>/x              (user link climbing "..")
+ *
+ * A directory is assembled as trees/<key>.tmp-<random> and renamed into place, so
+ * trees/<key> exists only complete; one that exists is reused, subtree and all.
+ *
+ * Keys: "<tree hash>.<mode octal>" (a mode lives in the parent's entry, so two
+ * directories with one tree but two modes are two directories). A directory marked
+ * `climbs` (a user link below it climbs above its own directory) gets a key unique to its
+ * path and generation instead: its subdirectories are symlinks into trees/, so the kernel
+ * would resolve a relative ".." physically, from trees/, to the wrong place; such a link
+ * is written as an absolute path through gens/<N>, which differs per generation.
+ */
+import { joinRel, resolveLink } from "./path_rules.ts";
+import {
+  type FileEntry,
+  type Generation,
+  type Hash,
+  hashBytes,
+  type Tree,
+  treeTotals,
+} from "./tree.ts";
+import { cooperate, isAlreadyExists, lstatOrUndefined, randomSuffix } from "./_fs.ts";
+
+/** The mode of a generation's root directory (a Generation records none). */
+export const ROOT_MODE = 0o755;
+
+const utf8 = new TextEncoder();
+
+/** The name under trees/ of a materialized directory (see the module comment). */
+export function dirKey(
+  tree: Hash,
+  mode: number,
+  climbs: boolean,
+  rel: string,
+  gen: number,
+): string {
+  const base = climbs ? hashBytes(utf8.encode(`${tree}\0${rel}\0${gen}`)) : tree;
+  return `${base}.${mode.toString(8)}`;
+}
+
+/** What a symlink in directory `rel` of generation `gen` is written as on disk. */
+export function diskLinkTarget(
+  storeRoot: string,
+  gen: number,
+  rel: string,
+  target: string,
+): { ok: true; text: string; climbs: boolean } | { ok: false; reason: string } {
+  const r = resolveLink(rel, target);
+  if (!r.ok) return r;
+  if (!r.climbs) return { ok: true, text: target, climbs: false };
+  const text = `${storeRoot}/gens/${gen}${r.resolved === "" ? "" : `/${r.resolved}`}`;
+  return { ok: true, text, climbs: true };
+}
+
+export interface MaterializeView {
+  /** The store's root, absolute. */
+  root: string;
+  loadTree(h: Hash): Promise<Tree | undefined>;
+  filePath(e: FileEntry): string;
+}
+
+/**
+ * Builds every directory of `g` not yet under trees/. Returns the root's key and the
+ * directories created (for the caller to fsync).
+ */
+export async function materialize(
+  v: MaterializeView,
+  g: Generation,
+): Promise<{ key: string; created: string[] }> {
+  const created: string[] = [];
+  const rootTree = await v.loadTree(g.root);
+  if (!rootTree) {
+    throw new Error(`cannot stage generation ${g.gen}: root tree ${g.root} is missing`);
+  }
+  const climbs = treeTotals(rootTree).climbs;
+  const key = await build(v, g.gen, g.root, ROOT_MODE, climbs, "", created);
+  return { key, created };
+}
+
+async function build(
+  v: MaterializeView,
+  gen: number,
+  hash: Hash,
+  mode: number,
+  climbs: boolean,
+  rel: string,
+  created: string[],
+): Promise<string> {
+  const key = dirKey(hash, mode, climbs, rel, gen);
+  const final = `${v.root}/trees/${key}`;
+  if (await lstatOrUndefined(final)) return key;
+  const tree = await v.loadTree(hash);
+  const where = rel === "" ? "the root" : JSON.stringify(rel);
+  if (!tree) throw new Error(`cannot stage generation ${gen}: tree ${hash} of ${where} is missing`);
+
+  const subKeys = new Map<string, string>();
+  for (const e of tree.entries) {
+    if (e.type !== "dir") continue;
+    const sub = joinRel(rel, e.name);
+    subKeys.set(e.name, await build(v, gen, e.tree, e.mode, !!e.climbs, sub, created));
+  }
+  await cooperate();
+
+  const tmp = `${final}.tmp-${randomSuffix()}`;
+  await Deno.mkdir(tmp);
+  // Synchronous link(2)/symlink(2): a few µs each against ~40 µs as async ops, for
+  // 100k-entry trees; cooperate() between entries keeps timers on time.
+  for (const e of tree.entries) {
+    const at = `${tmp}/${e.name}`;
+    if (e.type === "file") await linkOrCopy(v.filePath(e), at, e);
+    else if (e.type === "dir") Deno.symlinkSync(`../${subKeys.get(e.name)}`, at);
+    else {
+      const link = diskLinkTarget(v.root, gen, rel, e.target);
+      const path = joinRel(rel, e.name);
+      if (!link.ok) throw new Error(`cannot stage generation ${gen}: ${path}: ${link.reason}`);
+      if (link.climbs && !climbs) {
+        throw new Error(
+          `cannot stage generation ${gen}: symlink ${path} climbs above its directory but ` +
+            `the tree does not mark it (tree ${hash}): the exporter's tree is inconsistent`,
+        );
+      }
+      Deno.symlinkSync(link.text, at);
+    }
+    await cooperate();
+  }
+  await Deno.chmod(tmp, mode);
+  try {
+    await Deno.rename(tmp, final);
+  } catch (e) {
+    // Another build of the same key won (rename(2) onto a non-empty directory fails).
+    await Deno.remove(tmp, { recursive: true });
+    if (!(await lstatOrUndefined(final))) throw e;
+    return key;
+  }
+  created.push(final);
+  return key;
+}
+
+/** Hardlinks an inode into place; past the filesystem's link limit, a copy of it. */
+async function linkOrCopy(src: string, at: string, e: FileEntry): Promise<void> {
+  try {
+    Deno.linkSync(src, at);
+  } catch (err) {
+    if (isAlreadyExists(err) || !/os error 31\b/.test(String(err))) throw err; // EMLINK
+    await Deno.copyFile(src, at);
+    await Deno.chmod(at, e.mode);
+    await Deno.utime(at, new Date(e.mtimeMs), new Date(e.mtimeMs));
+  }
+}

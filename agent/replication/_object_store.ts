@@ -1,0 +1,370 @@
+/**
+ * The object half of the content store (content_store.ts has the layout and the
+ * generations): tree objects under objects/trees/, file inodes under files/, and the
+ * chunk index over them. Everything is written to tmp/ and renamed into place.
+ *
+ * Durability is batched: objects are not fsync'd one by one (on ext4 each fsync is a
+ * journal commit, ~50 s for 100k small files); stage() runs one durability barrier
+ * (syncfs) before its generation becomes visible. A process killed meanwhile loses
+ * nothing (the page cache survives it); for a power cut, the `unsynced` marker is written
+ * durably before the first unsynced rename, and open() finding it drops every object no
+ * staged generation uses, since any of those may be torn. Tree objects are also checked
+ * against their hash whenever read.
+ */
+import { ChunkIndex } from "./_chunk_index.ts";
+import { FileIndex, fileKey, fileSuffix, parseFileKey } from "./_file_index.ts";
+import { checkTree } from "./_tree_check.ts";
+import { CHUNK_MAX } from "./chunker.ts";
+import {
+  decodeTree,
+  encodeTree,
+  type FileEntry,
+  type Generation,
+  type Hash,
+  hashBytes,
+  isHash,
+  type Tree,
+} from "./tree.ts";
+import {
+  cooperate,
+  fsyncPath,
+  isNotFound,
+  mapLimit,
+  randomSuffix,
+  readAt,
+  removeIfPresent,
+  syncFilesystem,
+} from "./_fs.ts";
+
+/** Files up to this size are read and written with synchronous calls (see installBytes). */
+export const SMALL_FILE_BYTES = 64 * 1024;
+
+export abstract class ObjectStore {
+  /** Absolute, symlinks resolved (climbing user links are written through it). */
+  readonly root: string;
+  protected files = new FileIndex();
+  protected chunks: ChunkIndex;
+  /** Tree hashes and file keys written since the last stage (gc keeps them). */
+  protected fresh = new Set<string>();
+  /** Directories whose entries changed since the last stage (stage fsyncs them). */
+  protected dirtyDirs = new Set<string>();
+  /** Trees whose whole subtree (trees and files) is present: missing() skips them. */
+  protected complete = new Set<Hash>();
+  #madeDirs = new Set<string>();
+  /** Called when a stored file no longer matches its hash (bit rot, a local edit). */
+  onCorrupt?: (what: string) => void;
+  /** Objects renamed into place since the last durability barrier (for the fsync fallback). */
+  #unsynced = new Set<string>();
+  #installs = 0;
+  #marker: Promise<void> | undefined;
+  #markerGone: Promise<void> = Promise.resolve();
+
+  protected constructor(root: string) {
+    this.root = root;
+    this.chunks = new ChunkIndex((add) => this.#eachInstalledFile(add));
+  }
+
+  /** The kept generations (their files seed the chunk index). */
+  abstract generations(): Generation[];
+
+  // ── trees ────────────────────────────────────────────────────────────────────────
+
+  treeObjectPath(h: Hash): string {
+    return `${this.root}/objects/trees/${h.slice(0, 2)}/${h}`;
+  }
+
+  hasTree(h: Hash): boolean {
+    try {
+      return Deno.lstatSync(this.treeObjectPath(h)).isFile;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The tree, or undefined if absent (a stored object failing its hash is deleted). */
+  readTree(h: Hash): Tree | undefined {
+    const bytes = this.treeBytes(h);
+    return bytes && decodeTree(bytes);
+  }
+
+  /** readTree without blocking the event loop on the read. */
+  async loadTree(h: Hash): Promise<Tree | undefined> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(this.treeObjectPath(h));
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+    if (this.#checkStored(h, bytes)) return decodeTree(bytes);
+    await removeIfPresent(this.treeObjectPath(h));
+    return undefined;
+  }
+
+  /** The canonical bytes of a stored tree (what the peer API sends), or undefined. */
+  treeBytes(h: Hash): Uint8Array | undefined {
+    let bytes: Uint8Array;
+    try {
+      bytes = Deno.readFileSync(this.treeObjectPath(h));
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+    if (this.#checkStored(h, bytes)) return bytes;
+    Deno.removeSync(this.treeObjectPath(h));
+    return undefined;
+  }
+
+  /** Stores a tree (built here, e.g. by the ingest scan); returns its hash. */
+  async writeTree(tree: Tree): Promise<Hash> {
+    const why = checkTree(tree);
+    if (why) throw new Error(`cannot store a tree: ${why}`);
+    const bytes = encodeTree(tree);
+    const h = hashBytes(bytes);
+    if (!this.hasTree(h)) await this.#putObject(h, bytes);
+    return h;
+  }
+
+  /** Stores a tree received as bytes; throws if they do not hash to `hash` or are not a sound tree. */
+  async putTreeBytes(hash: Hash, bytes: Uint8Array): Promise<void> {
+    if (!isHash(hash) || hashBytes(bytes) !== hash) {
+      throw new Error(
+        `refused tree object ${hash}: its bytes do not match the hash (faulty sender)`,
+      );
+    }
+    let tree: Tree;
+    try {
+      tree = decodeTree(bytes);
+    } catch (e) {
+      throw new Error(`refused tree object ${hash}: ${(e as Error).message}`);
+    }
+    const why = checkTree(tree);
+    if (why) throw new Error(`refused tree object ${hash}: ${why}`);
+    if (!this.hasTree(hash)) await this.#putObject(hash, bytes);
+  }
+
+  // ── files ────────────────────────────────────────────────────────────────────────
+
+  /** The inode's name under files/<h[0:2]>/: `<hash>.<mode octal>.<mtimeMs>`. */
+  fileKey(e: FileEntry): string {
+    return fileKey(e);
+  }
+
+  filePath(e: FileEntry): string {
+    return `${this.root}/files/${e.hash.slice(0, 2)}/${fileKey(e)}`;
+  }
+
+  hasFile(e: FileEntry): boolean {
+    return this.files.has(e.hash, fileSuffix(e));
+  }
+
+  /** Path of some installed inode with this content (any mode and mtime), or undefined. */
+  findContent(hash: Hash): string | undefined {
+    const suffix = this.files.any(hash);
+    return suffix === undefined
+      ? undefined
+      : `${this.root}/files/${hash.slice(0, 2)}/${hash}${suffix}`;
+  }
+
+  /** A fresh path in tmp/ (same filesystem as files/, so installFile can rename it). */
+  tempPath(label: string): string {
+    return `${this.root}/tmp/${label}.${randomSuffix()}`;
+  }
+
+  /** Where a file being assembled from chunks is kept across restarts. */
+  stagingPath(hash: Hash): string {
+    return `${this.root}/staging/${hash}.part`;
+  }
+
+  /**
+   * Makes the complete content at `tmpPath` (in the store: tmp/ or staging/) the inode of
+   * `e`: checks its size, sets mode and mtime and renames it into files/. Durable at the
+   * next stage() (see the module comment).
+   */
+  async installFile(e: FileEntry, tmpPath: string): Promise<void> {
+    await Deno.chmod(tmpPath, e.mode);
+    await Deno.utime(tmpPath, new Date(e.mtimeMs), new Date(e.mtimeMs));
+    const size = (await Deno.lstat(tmpPath)).size;
+    if (size !== e.size) {
+      throw new Error(`cannot install ${e.hash}: ${tmpPath} has ${size} bytes, expected ${e.size}`);
+    }
+    await this.#renameIn(e, tmpPath);
+  }
+
+  /**
+   * installFile for content held in memory. Up to SMALL_FILE_BYTES it is written with
+   * synchronous calls: ~50 µs a file against ~300 µs for the same four calls as async ops
+   * (measured), which is what 100k-file trees are made of. The caller cooperate()s between
+   * files, so the event loop is held a few ms at most.
+   */
+  async installBytes(e: FileEntry, bytes: Uint8Array): Promise<void> {
+    if (bytes.length !== e.size) {
+      throw new Error(`cannot install ${e.hash}: got ${bytes.length} bytes, expected ${e.size}`);
+    }
+    const dir = await this.#subdir("files", e.hash);
+    await this.#markUnsynced();
+    const tmp = this.tempPath("file"), path = `${dir}/${fileKey(e)}`;
+    const mtime = new Date(e.mtimeMs);
+    try {
+      if (bytes.length <= SMALL_FILE_BYTES) {
+        Deno.writeFileSync(tmp, bytes, { createNew: true, mode: 0o600 });
+        Deno.chmodSync(tmp, e.mode);
+        Deno.utimeSync(tmp, mtime, mtime);
+        this.#installs++;
+        Deno.renameSync(tmp, path);
+      } else {
+        await Deno.writeFile(tmp, bytes, { createNew: true, mode: 0o600 });
+        await Deno.chmod(tmp, e.mode);
+        await Deno.utime(tmp, mtime, mtime);
+        this.#installs++;
+        await Deno.rename(tmp, path);
+      }
+    } catch (err) {
+      await removeIfPresent(tmp);
+      throw err;
+    }
+    this.#installed(e, dir, path);
+  }
+
+  // ── chunks ───────────────────────────────────────────────────────────────────────
+
+  /** A chunk's bytes from any installed file holding it (checked against `hash`), or undefined. */
+  async readChunk(hash: Hash): Promise<Uint8Array | undefined> {
+    const loc = await this.chunks.lookup(hash);
+    const path = loc && this.findContent(loc.content);
+    if (loc) {
+      const bytes = path && await readAt(path, loc.offset, loc.size);
+      if (bytes && hashBytes(bytes) === hash) return bytes;
+      if (bytes && path) this.onCorrupt?.(`${path} (chunk at offset ${loc.offset})`);
+      this.chunks.forget(hash);
+    }
+    const whole = this.findContent(hash);
+    if (!whole) return undefined;
+    try {
+      if ((await Deno.stat(whole)).size > CHUNK_MAX) return undefined;
+      const bytes = await Deno.readFile(whole);
+      if (hashBytes(bytes) === hash) return bytes;
+      this.onCorrupt?.(whole);
+      return undefined;
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  // ── for ContentStore ─────────────────────────────────────────────────────────────
+
+  /** Reads the names under files/ into the in-memory index (at open). */
+  protected async loadFileIndex(): Promise<void> {
+    for await (const p of Deno.readDir(`${this.root}/files`)) {
+      if (!p.isDirectory) continue;
+      this.#madeDirs.add(`${this.root}/files/${p.name}`);
+      for await (const f of Deno.readDir(`${this.root}/files/${p.name}`)) {
+        const k = parseFileKey(f.name);
+        if (k) this.files.add(k.hash, k.suffix);
+      }
+      await cooperate();
+    }
+  }
+
+  #checkStored(h: Hash, bytes: Uint8Array): boolean {
+    if (hashBytes(bytes) === h) return true;
+    this.complete.clear(); // torn before it was durable: fetch or rebuild it
+    return false;
+  }
+
+  /**
+   * Makes everything written so far durable: one syncfs(2) of the store's filesystem (by
+   * `sync -f`), or, where that is unavailable, an fsync of each object and directory
+   * written since the last barrier. Clears the `unsynced` marker unless more was
+   * installed meanwhile.
+   */
+  protected async durabilityBarrier(dirs: string[]): Promise<void> {
+    const epoch = this.#installs, objects = [...this.#unsynced];
+    if (!(await syncFilesystem(this.root))) {
+      const all = [...objects, ...this.dirtyDirs, ...dirs, `${this.root}/trees`];
+      await mapLimit(all, 64, (p) =>
+        fsyncPath(p).catch((e) => {
+          if (!isNotFound(e)) throw e;
+        }));
+    }
+    for (const p of objects) this.#unsynced.delete(p);
+    this.dirtyDirs.clear();
+    if (this.#installs === epoch && this.#marker) {
+      this.#marker = undefined;
+      this.#markerGone = removeIfPresent(this.markerPath());
+      await this.#markerGone;
+    }
+  }
+
+  /** Exists while installed objects may not be durable (see dropUnsynced in content_store). */
+  protected markerPath(): string {
+    return `${this.root}/unsynced`;
+  }
+
+  /** Creates the marker, durably, before the first unsynced object since the last barrier. */
+  #markUnsynced(): Promise<void> {
+    this.#marker ??= (async () => {
+      await this.#markerGone; // a barrier's removal must not overtake this creation
+      await Deno.writeTextFile(this.markerPath(), "objects written since the last stage\n");
+      await fsyncPath(this.markerPath());
+      await fsyncPath(this.root);
+    })();
+    this.#marker.catch(() => this.#marker = undefined);
+    return this.#marker;
+  }
+
+  async #renameIn(e: FileEntry, tmpPath: string): Promise<void> {
+    const dir = await this.#subdir("files", e.hash);
+    await this.#markUnsynced();
+    this.#installs++;
+    const path = `${dir}/${fileKey(e)}`;
+    await Deno.rename(tmpPath, path);
+    this.#installed(e, dir, path);
+  }
+
+  #installed(e: FileEntry, dir: string, path: string): void {
+    this.#unsynced.add(path);
+    this.dirtyDirs.add(dir);
+    this.files.add(e.hash, fileSuffix(e));
+    this.fresh.add(fileKey(e));
+    this.chunks.addFile(e);
+  }
+
+  async #putObject(h: Hash, bytes: Uint8Array): Promise<void> {
+    const tmp = this.tempPath("tree");
+    await Deno.writeFile(tmp, bytes);
+    const dir = await this.#subdir("objects/trees", h);
+    await this.#markUnsynced();
+    this.#installs++;
+    await Deno.rename(tmp, `${dir}/${h}`);
+    this.#unsynced.add(`${dir}/${h}`);
+    this.dirtyDirs.add(dir);
+    this.fresh.add(h);
+  }
+
+  async #subdir(base: string, h: Hash): Promise<string> {
+    const dir = `${this.root}/${base}/${h.slice(0, 2)}`;
+    if (!this.#madeDirs.has(dir)) {
+      await Deno.mkdir(dir, { recursive: true });
+      this.#madeDirs.add(dir);
+    }
+    return dir;
+  }
+
+  async #eachInstalledFile(add: (e: FileEntry) => void): Promise<void> {
+    const seen = new Set<Hash>();
+    const stack = this.generations().map((g) => g.root);
+    while (stack.length > 0) {
+      const h = stack.pop()!;
+      if (seen.has(h)) continue;
+      seen.add(h);
+      const t = await this.loadTree(h);
+      await cooperate();
+      for (const e of t?.entries ?? []) {
+        if (e.type === "dir") stack.push(e.tree);
+        else if (e.type === "file" && e.chunks && this.hasFile(e)) add(e);
+      }
+    }
+  }
+}

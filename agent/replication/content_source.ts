@@ -1,0 +1,23 @@
+/**
+ * ContentSource: a host an importer fetches a generation from (the exporter, or any host
+ * that staged it). The real one speaks the peer API (peer_source.ts); tests use stores in
+ * memory. Nothing a source returns is trusted: every tree and chunk is checked against
+ * its hash by the fetcher.
+ */
+import type { Generation, Hash } from "./tree.ts";
+
+export interface ContentSource {
+  /** Host id and name, for events and status. */
+  id: number;
+  name: string;
+  /** The generation record (number, root tree, totals). */
+  generation(gen: number): Promise<Generation>;
+  /** Tree objects by hash, as their canonical bytes in UTF-8 text; unknown hashes are left out. */
+  trees(hashes: Hash[]): Promise<Record<Hash, string>>;
+  /** Chunks by hash, streamed; unknown hashes are left out. */
+  chunks(hashes: Hash[], signal: AbortSignal): AsyncIterable<{ hash: Hash; bytes: Uint8Array }>;
+}
+
+/** Limits on one request, so a batch stays bounded on both ends. */
+export const MAX_TREES_PER_REQUEST = 1000;
+export const MAX_CHUNKS_PER_REQUEST = 2048;

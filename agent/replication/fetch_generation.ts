@@ -1,0 +1,198 @@
+/**
+ * The importer's fetch of one generation: its record, the trees it lacks, then the file
+ * chunks it lacks, then stage (fsync'd, ready to flip). Trees and chunks are verified
+ * against their hashes; a source that sends a bad one is dropped for the rest of the fetch
+ * and the rest is asked of the next source. An interrupted fetch resumes: trees and files
+ * already in the store, and chunks already in a `.part` file, are not fetched again.
+ */
+import {
+  type ContentSource,
+  MAX_CHUNKS_PER_REQUEST,
+  MAX_TREES_PER_REQUEST,
+} from "./content_source.ts";
+import type { ContentStore } from "./content_store.ts";
+import { installFiles } from "./file_assembler.ts";
+import { decodeTree, type Generation, type Hash, hashBytes, isHash } from "./tree.ts";
+
+export interface FetchProgress {
+  bytesDone: number;
+  bytesToGo: number;
+  objectsToGo: number;
+}
+
+export interface FetchOptions {
+  signal: AbortSignal;
+  onProgress?(p: FetchProgress): void;
+  /** A source sent a tree or chunk that does not match its hash. */
+  onBadObject?(source: ContentSource, what: string): void;
+}
+
+export interface FetchResult {
+  generation: Generation;
+  fetchedBytes: number;
+  fetchedChunks: number;
+  localBytes: number;
+  trees: number;
+}
+
+export async function fetchGeneration(
+  gen: number,
+  sources: ContentSource[],
+  store: ContentStore,
+  o: FetchOptions,
+): Promise<FetchResult> {
+  if (sources.length === 0) throw new Error(`no host to fetch generation ${gen} from`);
+  const usable = [...sources];
+  const generation = await firstOk(usable, (s) => s.generation(gen), `generation ${gen}`);
+  checkGeneration(generation, gen);
+
+  let trees = 0;
+  for (;;) {
+    const missing = (await store.findMissing(generation.root)).trees;
+    if (missing.length === 0) break;
+    for (let i = 0; i < missing.length; i += MAX_TREES_PER_REQUEST) {
+      const want = missing.slice(i, i + MAX_TREES_PER_REQUEST);
+      trees += await fetchTrees(want, usable, store, o);
+    }
+  }
+  const files = (await store.findMissing(generation.root)).files;
+  await pruneStaging(store, new Set(files.map((f) => f.hash)));
+  let bytesToGo = files.reduce((n, f) => n + f.size, 0);
+  let objectsToGo = files.length;
+  o.onProgress?.({ bytesDone: 0, bytesToGo, objectsToGo });
+
+  const got = await installFiles(store, files, (hashes) => fetchChunks(hashes, usable, o), {
+    onProgress: (p) => {
+      o.onProgress?.({
+        bytesDone: p.bytesDone,
+        bytesToGo: Math.max(0, bytesToGo - p.bytesDone),
+        objectsToGo: Math.max(0, objectsToGo - p.chunksDone),
+      });
+    },
+  });
+  bytesToGo = objectsToGo = 0;
+  if (o.signal.aborted) throw new Error(`fetch of generation ${gen} aborted`);
+  await store.stage(generation);
+  o.onProgress?.({ bytesDone: got.fetchedBytes, bytesToGo: 0, objectsToGo: 0 });
+  return { generation, ...got, trees };
+}
+
+async function fetchTrees(
+  want: Hash[],
+  usable: ContentSource[],
+  store: ContentStore,
+  o: FetchOptions,
+): Promise<number> {
+  let left = want, stored = 0;
+  for (const source of [...usable]) {
+    if (left.length === 0) break;
+    let got: Record<Hash, string>;
+    try {
+      got = await source.trees(left);
+    } catch {
+      continue;
+    }
+    const rest: Hash[] = [];
+    for (const h of left) {
+      const text = got[h];
+      if (text === undefined) {
+        rest.push(h);
+        continue;
+      }
+      const bytes = new TextEncoder().encode(text);
+      if (hashBytes(bytes) !== h || !parses(bytes)) {
+        o.onBadObject?.(source, `tree ${h.slice(0, 12)}`);
+        drop(usable, source);
+        rest.push(h);
+        continue;
+      }
+      await store.putTreeBytes(h, bytes);
+      stored++;
+    }
+    left = rest;
+  }
+  if (left.length > 0) {
+    throw new Error(`${left.length} tree(s) are on no reachable host (first ${left[0]})`);
+  }
+  return stored;
+}
+
+/** Streams chunks from the sources in turn, yielding only those that match their hash. */
+async function* fetchChunks(
+  hashes: Hash[],
+  usable: ContentSource[],
+  o: FetchOptions,
+): AsyncIterable<{ hash: Hash; bytes: Uint8Array }> {
+  const left = new Set(hashes);
+  for (const source of [...usable]) {
+    if (left.size === 0 || o.signal.aborted) return;
+    const ask = [...left];
+    for (let i = 0; i < ask.length; i += MAX_CHUNKS_PER_REQUEST) {
+      try {
+        for await (const c of source.chunks(ask.slice(i, i + MAX_CHUNKS_PER_REQUEST), o.signal)) {
+          if (!left.has(c.hash)) continue;
+          if (hashBytes(c.bytes) !== c.hash) {
+            o.onBadObject?.(source, `chunk ${c.hash.slice(0, 12)}`);
+            drop(usable, source);
+            break;
+          }
+          left.delete(c.hash);
+          yield c;
+        }
+      } catch {
+        // A failed source: what is still missing goes to the next one.
+      }
+      if (!usable.includes(source)) break;
+    }
+  }
+}
+
+async function firstOk<T>(
+  usable: ContentSource[],
+  f: (s: ContentSource) => Promise<T>,
+  what: string,
+): Promise<T> {
+  const errors: string[] = [];
+  for (const s of usable) {
+    try {
+      return await f(s);
+    } catch (e) {
+      errors.push(`${s.name}: ${(e as Error).message}`);
+    }
+  }
+  throw new Error(`cannot fetch ${what}: ${errors.join("; ")}`);
+}
+
+function checkGeneration(g: Generation, gen: number): void {
+  if (!g || g.gen !== gen || !isHash(g.root)) {
+    throw new Error(`the record of generation ${gen} is malformed`);
+  }
+}
+
+function parses(bytes: Uint8Array): boolean {
+  try {
+    decodeTree(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes partial files of earlier targets that this generation does not need: they would
+ * only take space (a disk that filled up on a huge file must recover once it is gone).
+ */
+export async function pruneStaging(store: ContentStore, needed: Set<Hash>): Promise<void> {
+  const dir = `${store.root}/staging`;
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      const hash = e.name.replace(/\.part$/, "");
+      if (!needed.has(hash)) await Deno.remove(`${dir}/${e.name}`).catch(() => {});
+    }
+  } catch { /* no staging dir yet */ }
+}
+
+function drop(usable: ContentSource[], source: ContentSource): void {
+  const i = usable.indexOf(source);
+  if (i >= 0) usable.splice(i, 1);
+}

@@ -1,0 +1,297 @@
+/**
+ * The importer's side of a sync: makes files present in the content store, taking as
+ * little as possible from the network.
+ *
+ *   for each file not in the store, grouped by content:
+ *     same content installed (another mode/mtime/path) ─▶ copy that inode      (local)
+ *     else, staging/<hash>.part, chunk by chunk:
+ *       already in a leftover .part (re-hashed)       ─▶ kept                   (local)
+ *       in another installed file (chunk index)       ─▶ copied at its offset   (local)
+ *       else                                          ─▶ fetched, deduplicated across all
+ *                                                        files, ≤ batchBytes per request,
+ *                                                        `parallel` requests at once
+ *     all chunks written ─▶ whole-file SHA-256 ─▶ installFile (rename into files/)
+ *
+ * Files of one chunk skip the .part: their bytes are written once and installed. A file
+ * finished is installed at once, so an interrupted sync keeps its progress.
+ */
+import { createHash } from "node:crypto";
+import type { ContentStore } from "./content_store.ts";
+import { type ChunkRef, type FileEntry, type Hash, hashBytes } from "./tree.ts";
+import {
+  cooperate,
+  lstatOrUndefined,
+  mapLimit,
+  readFull,
+  removeIfPresent,
+  TaskPool,
+  writeAll,
+} from "./_fs.ts";
+
+/** Yields hash-verified chunks, possibly fewer than asked (the assembler reports the rest missing). */
+export type ChunkFetcher = (hashes: Hash[]) => AsyncIterable<{ hash: Hash; bytes: Uint8Array }>;
+
+export interface InstallProgress {
+  /** Bytes of file content made present so far (fetched or found locally). */
+  bytesDone: number;
+  chunksDone: number;
+  filesDone: number;
+}
+
+export interface InstallOptions {
+  /** Largest request to the fetcher: default 4 MiB. */
+  batchBytes?: number;
+  /** Requests in flight: default 4. */
+  parallel?: number;
+  onProgress?(p: InstallProgress): void;
+}
+
+export interface InstallResult {
+  fetchedBytes: number;
+  fetchedChunks: number;
+  /** Bytes that came from the store itself: copies, known chunks, leftover .part files. */
+  localBytes: number;
+}
+
+/** At most this many chunks per request, whatever their size. */
+const MAX_BATCH_CHUNKS = 1024;
+/** Files being finished (hashed, installed) at once. */
+const FINISHING = 16;
+const SLICE = 1 << 20;
+
+interface Group {
+  hash: Hash;
+  size: number;
+  /** Entries wanting this content, one per distinct (mode, mtime); the first is assembled. */
+  entries: FileEntry[];
+  chunks: ChunkRef[];
+  /** Chunks not written yet. */
+  left: number;
+}
+
+interface Want {
+  size: number;
+  targets: { group: Group; offset: number }[];
+  done: boolean;
+}
+
+export async function installFiles(
+  store: ContentStore,
+  entries: FileEntry[],
+  fetch: ChunkFetcher,
+  opts: InstallOptions = {},
+): Promise<InstallResult> {
+  const a = new Assembly(store, opts);
+  try {
+    await a.run(entries, fetch);
+  } catch (e) {
+    await a.pool.drain().catch(() => {});
+    throw e;
+  }
+  return a.result;
+}
+
+class Assembly {
+  readonly result: InstallResult = { fetchedBytes: 0, fetchedChunks: 0, localBytes: 0 };
+  readonly pool = new TaskPool(FINISHING);
+  #progress: InstallProgress = { bytesDone: 0, chunksDone: 0, filesDone: 0 };
+  #wants = new Map<Hash, Want>();
+  readonly #store: ContentStore;
+  readonly #opts: InstallOptions;
+
+  constructor(store: ContentStore, opts: InstallOptions) {
+    this.#store = store;
+    this.#opts = opts;
+  }
+
+  async run(entries: FileEntry[], fetch: ChunkFetcher): Promise<void> {
+    const groups = new Map<Hash, Group>(), keys = new Set<string>();
+    for (const e of entries) {
+      const k = this.#store.fileKey(e);
+      if (keys.has(k) || this.#store.hasFile(e)) continue;
+      keys.add(k);
+      const g = groups.get(e.hash);
+      if (g) g.entries.push(e);
+      else groups.set(e.hash, newGroup(e));
+    }
+    await mapLimit([...groups.values()], 8, (g) => this.#plan(g));
+    const batches = this.#batches();
+    await mapLimit(batches, this.#opts.parallel ?? 4, async (batch) => {
+      for await (const c of fetch(batch)) {
+        const w = this.#wants.get(c.hash);
+        if (!w || w.done || c.bytes.length !== w.size) continue;
+        w.done = true;
+        this.result.fetchedBytes += w.size, this.result.fetchedChunks++;
+        await this.#deliver(w, c.bytes);
+      }
+    });
+    await this.pool.drain();
+    const missing = [...this.#wants].filter(([, w]) => !w.done);
+    if (missing.length > 0) {
+      const files = new Set(missing.flatMap(([, w]) => w.targets.map((t) => t.group.hash))).size;
+      throw new Error(
+        `${missing.length} chunk(s) of ${files} file(s) were not delivered by any source ` +
+          `(first: ${missing[0][0]}); files already complete are installed and partial ones ` +
+          `kept in staging/, so a retry fetches only the rest`,
+      );
+    }
+  }
+
+  /** Finds what is local for one content; registers the rest as wanted. */
+  async #plan(g: Group): Promise<void> {
+    const s = this.#store;
+    if (s.findContent(g.hash) || g.size === 0) return await this.#finish(g, undefined);
+    const have = new Array<boolean>(g.chunks.length).fill(false);
+    const offsets: number[] = [];
+    g.chunks.reduce((off, c) => (offsets.push(off), off + c.size), 0);
+    if (g.chunks.length > 1) {
+      await this.#openPart(g, have);
+      if (g.left === 0) return await this.pool.add(() => this.#finish(g, undefined));
+    }
+    for (let i = 0; i < g.chunks.length; i++) {
+      if (have[i]) continue;
+      const c = g.chunks[i];
+      const bytes = await s.readChunk(c.hash);
+      await cooperate();
+      if (bytes) {
+        this.result.localBytes += c.size;
+        await this.#write(g, offsets[i], bytes);
+        continue;
+      }
+      const target = { group: g, offset: offsets[i] };
+      const w = this.#wants.get(c.hash);
+      if (w) w.targets.push(target);
+      else this.#wants.set(c.hash, { size: c.size, targets: [target], done: false });
+    }
+  }
+
+  /** Reuses a leftover .part of the right size (its good chunks count as written), or makes a new one. */
+  async #openPart(g: Group, have: boolean[]): Promise<void> {
+    const part = this.#store.stagingPath(g.hash);
+    const st = await lstatOrUndefined(part);
+    if (st?.isFile && st.size === g.size) {
+      const f = await Deno.open(part, { read: true });
+      try {
+        for (let i = 0; i < g.chunks.length; i++) {
+          const c = g.chunks[i], bytes = await readFull(f, c.size);
+          if (bytes && hashBytes(bytes) === c.hash) {
+            have[i] = true, g.left--;
+            this.result.localBytes += c.size;
+            this.#advance(c.size);
+          }
+          await cooperate();
+        }
+      } finally {
+        f.close();
+      }
+      return;
+    }
+    const f = await Deno.open(part, { write: true, create: true, truncate: true });
+    try {
+      await f.truncate(g.size);
+    } finally {
+      f.close();
+    }
+  }
+
+  async #deliver(w: Want, bytes: Uint8Array): Promise<void> {
+    for (const t of w.targets) await this.#write(t.group, t.offset, bytes);
+    await cooperate();
+  }
+
+  /** Writes one chunk of `g`; the last one written hands the file to the pool to finish. */
+  async #write(g: Group, offset: number, bytes: Uint8Array): Promise<void> {
+    if (g.chunks.length === 1) {
+      g.left--;
+      this.#advance(bytes.length);
+      return await this.pool.add(() => this.#finish(g, bytes));
+    }
+    const f = await Deno.open(this.#store.stagingPath(g.hash), { write: true });
+    try {
+      await f.seek(offset, Deno.SeekMode.Start);
+      await writeAll(f, bytes);
+    } finally {
+      f.close();
+    }
+    this.#advance(bytes.length);
+    if (--g.left === 0) await this.pool.add(() => this.#finish(g, undefined));
+  }
+
+  /** Installs every entry of `g`: from `bytes` (one chunk), the .part, or an installed copy. */
+  async #finish(g: Group, bytes: Uint8Array | undefined): Promise<void> {
+    const s = this.#store, [first, ...rest] = g.entries;
+    let src = s.findContent(g.hash);
+    const copies = src ? g.entries : rest;
+    if (src) this.result.localBytes += g.size * g.entries.length;
+    else if (bytes || g.size === 0) {
+      bytes ??= new Uint8Array(0);
+      if (hashBytes(bytes) !== g.hash) throw new Error(`chunk ${g.hash} does not match its hash`);
+      await s.installBytes(first, bytes);
+      await cooperate();
+    } else {
+      const part = s.stagingPath(g.hash);
+      const got = await hashFile(part);
+      if (got !== g.hash) {
+        await removeIfPresent(part);
+        throw new Error(
+          `file ${g.hash} assembled from its ${g.chunks.length} chunks hashes to ${got}: the ` +
+            `tree's chunk list is wrong (a fault of the exporter); deleted ${part}`,
+        );
+      }
+      await s.installFile(first, part);
+    }
+    src ??= s.filePath(first);
+    for (const e of copies) {
+      const tmp = s.tempPath("copy");
+      await Deno.copyFile(src, tmp);
+      await s.installFile(e, tmp);
+    }
+    this.#progress.filesDone += g.entries.length;
+    this.#opts.onProgress?.({ ...this.#progress });
+  }
+
+  #advance(bytes: number): void {
+    this.#progress.bytesDone += bytes, this.#progress.chunksDone++;
+    this.#opts.onProgress?.({ ...this.#progress });
+  }
+
+  /** The wanted chunks in ≤ batchBytes (and ≤ MAX_BATCH_CHUNKS) requests, in file order. */
+  #batches(): Hash[][] {
+    const limit = this.#opts.batchBytes ?? 4 << 20;
+    const out: Hash[][] = [];
+    let cur: Hash[] = [], bytes = 0;
+    for (const [h, w] of this.#wants) {
+      if (cur.length > 0 && (bytes + w.size > limit || cur.length >= MAX_BATCH_CHUNKS)) {
+        out.push(cur), cur = [], bytes = 0;
+      }
+      cur.push(h), bytes += w.size;
+    }
+    if (cur.length > 0) out.push(cur);
+    return out;
+  }
+}
+
+/** A file's chunks as the tree lists them; a file without `chunks` is one (or, empty, none). */
+function newGroup(e: FileEntry): Group {
+  let chunks: ChunkRef[] = [];
+  if (e.chunks?.length) chunks = e.chunks;
+  else if (e.size > 0) chunks = [{ hash: e.hash, size: e.size }];
+  return { hash: e.hash, size: e.size, entries: [e], chunks, left: chunks.length };
+}
+
+async function hashFile(path: string): Promise<Hash> {
+  const h = createHash("sha256");
+  const f = await Deno.open(path, { read: true });
+  try {
+    for (;;) {
+      const buf = new Uint8Array(SLICE);
+      const n = await f.read(buf);
+      if (n === null) break;
+      h.update(buf.subarray(0, n));
+      await cooperate();
+    }
+  } finally {
+    f.close();
+  }
+  return h.digest("hex");
+}
