@@ -17,7 +17,17 @@ console.error(describeAssets(await writeAssetsModule()));
 if (values.bundle) {
   const t0 = performance.now();
   const result = await esbuild.build({
-    entryPoints: [`${root}${Deno.env.get("BUNDLE_ENTRY") ?? "main.ts"}`],
+    // Inlined modules share the bundle's import.meta, so `import.meta.main` would be true in
+    // every one (the lab's traffic generator would take over the CLI): it is defined false,
+    // and this entry calls main.ts's main() itself.
+    stdin: {
+      contents: `import { main } from "./${Deno.env.get("BUNDLE_ENTRY") ?? "main.ts"}";\n` +
+        "Deno.exit(await main(Deno.args));\n",
+      resolveDir: root,
+      sourcefile: "bundle_entry.ts",
+      loader: "ts",
+    },
+    define: { "import.meta.main": "false" },
     outfile: `${root}dist/appliance.js`,
     bundle: true,
     format: "esm",
