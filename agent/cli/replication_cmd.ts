@@ -55,7 +55,8 @@ async function status(args: string[]): Promise<number> {
     "/replication/status",
   );
   if (f.values.json) {
-    printJson(s);
+    // published_path: the name the docs (and scripts) use for where a web server points.
+    printJson({ ...s, hosts: s.hosts.map((h) => ({ ...h, published_path: h.publishedPath })) });
     return 0;
   }
   console.log(formatStatus(s));
