@@ -33,6 +33,8 @@ export interface FetchResult {
   fetchedChunks: number;
   localBytes: number;
   trees: number;
+  /** Where the time went (ms): the trees, the files, staging (materialize and sync). */
+  ms: { trees: number; files: number; stage: number };
 }
 
 export async function fetchGeneration(
@@ -47,6 +49,7 @@ export async function fetchGeneration(
   checkGeneration(generation, gen);
 
   let trees = 0;
+  const t0 = performance.now();
   for (;;) {
     const missing = (await store.findMissing(generation.root)).trees;
     if (missing.length === 0) break;
@@ -55,6 +58,7 @@ export async function fetchGeneration(
       trees += await fetchTrees(want, usable, store, o);
     }
   }
+  const t1 = performance.now();
   const files = (await store.findMissing(generation.root)).files;
   await pruneStaging(store, new Set(files.map((f) => f.hash)));
   let bytesToGo = files.reduce((n, f) => n + f.size, 0);
@@ -72,9 +76,11 @@ export async function fetchGeneration(
   });
   bytesToGo = objectsToGo = 0;
   if (o.signal.aborted) throw new Error(`fetch of generation ${gen} aborted`);
+  const t2 = performance.now();
   await store.stage(generation);
   o.onProgress?.({ bytesDone: got.fetchedBytes, bytesToGo: 0, objectsToGo: 0 });
-  return { generation, ...got, trees };
+  const ms = { trees: t1 - t0, files: t2 - t1, stage: performance.now() - t2 };
+  return { generation, ...got, trees, ms: mapValues(ms, Math.round) };
 }
 
 async function fetchTrees(
@@ -190,6 +196,10 @@ export async function pruneStaging(store: ContentStore, needed: Set<Hash>): Prom
       if (!needed.has(hash)) await Deno.remove(`${dir}/${e.name}`).catch(() => {});
     }
   } catch { /* no staging dir yet */ }
+}
+
+function mapValues<T extends Record<string, number>>(o: T, f: (n: number) => number): T {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)])) as T;
 }
 
 function drop(usable: ContentSource[], source: ContentSource): void {

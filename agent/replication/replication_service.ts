@@ -44,7 +44,11 @@ export interface ReplicationDeps {
   wallNow(): number;
   /** Tick period (ms). Default 20: a stage or commit is acted on within it. */
   tickMs?: number;
+  /** Quiet time after a publish before old generations are collected (default 30 s). */
+  gcQuietMs?: number;
 }
+
+const GC_QUIET_MS = 30_000;
 
 export class ReplicationService implements ReplicationPeer {
   #d: ReplicationDeps;
@@ -61,6 +65,7 @@ export class ReplicationService implements ReplicationPeer {
   #timer?: ReturnType<typeof setTimeout>;
   #verify?: ReturnType<typeof setInterval>;
   #gc: Promise<unknown> = Promise.resolve();
+  #gcTimer?: ReturnType<typeof setTimeout>;
   #stopped = false;
   /** The generation a publish is under way for (a tick may come before it is done). */
   #publishing?: number;
@@ -97,6 +102,7 @@ export class ReplicationService implements ReplicationPeer {
     clearInterval(this.#verify);
     this.#exporter?.stop();
     this.#fetch?.abort.abort();
+    clearTimeout(this.#gcTimer);
     await this.#gc;
   }
 
@@ -202,7 +208,7 @@ export class ReplicationService implements ReplicationPeer {
         previous: before,
       });
       this.#tick();
-      this.#gc = this.#gc.then(() => this.#collect()).catch(() => {});
+      this.#scheduleGc();
     } catch (e) {
       this.#d.log(
         "error",
@@ -212,6 +218,22 @@ export class ReplicationService implements ReplicationPeer {
     } finally {
       if (this.#publishing === gen) this.#publishing = undefined;
     }
+  }
+
+  /**
+   * Old generations are collected once publishing has been quiet for GC_QUIET_MS, not after
+   * every publish: a collection walks every kept generation (about 1 s at 100k files) and
+   * a stage waits for it, which would delay the next small change by that much.
+   */
+  #scheduleGc(): void {
+    clearTimeout(this.#gcTimer);
+    this.#gcTimer = setTimeout(() => {
+      if (this.#stopped) return;
+      if (this.#fetch || this.#exporter?.scanning) return this.#scheduleGc();
+      this.#gc = this.#gc.then(() => this.#collect()).catch((e) =>
+        this.#d.log("warn", "content.gc_failed", `cleanup of old generations failed: ${e}`)
+      );
+    }, this.#d.gcQuietMs ?? GC_QUIET_MS);
   }
 
   async #collect(): Promise<void> {
@@ -247,12 +269,14 @@ export class ReplicationService implements ReplicationPeer {
         "content.staged",
         `generation ${gen} staged in ${Math.round(this.#d.now() - started)} ms: ` +
           `${r.fetchedBytes} bytes in ${r.fetchedChunks} chunks fetched, ${r.localBytes} bytes ` +
-          `reused, ${r.trees} trees`,
+          `reused, ${r.trees} trees (trees ${r.ms.trees} ms, files ${r.ms.files} ms, ` +
+          `stage ${r.ms.stage} ms)`,
         {
           gen,
           fetchedBytes: r.fetchedBytes,
           fetchedChunks: r.fetchedChunks,
           localBytes: r.localBytes,
+          ms: r.ms,
         },
       );
     }).catch(async (e) => {
