@@ -53,7 +53,10 @@ Deno.test({
     const pageErrors: string[] = [];
     const shot = (step: string) => page!.screenshot({ path: `${ARTIFACTS}/${step}.png` });
     try {
+      await Deno.mkdir(`${baseDir}/www`);
+      await Deno.writeTextFile(`${baseDir}/www/index.html`, "<h1>e2e</h1>");
       lab = await LoopbackCluster.create({
+        initArgs: ["--content-source", `${baseDir}/www`],
         hosts: 3,
         subnet: runSubnet(),
         baseDir,
@@ -146,6 +149,20 @@ Deno.test({
       const changeText = (await change.innerText()).replace(/\s+/g, " ");
       assert(/\bh2 info host\.state converged -> draining$/.test(changeText), changeText);
       await shot("4-events-h2");
+
+      // 4b. The Replication page: every host serves the same content generation.
+      await page.getByRole("link", { name: "Replication" }).click();
+      await page.getByRole("heading", { level: 1, name: "Content replication" }).waitFor();
+      const repl = page.getByRole("region", { name: "Replication by host" });
+      await waitForTable(
+        repl,
+        (rows) =>
+          rows.length === 3 && rows.every((r) => r.Serves !== "—" && r.Serves === rows[0].Serves) &&
+          rows.some((r) => r.Role === "exporter"),
+        STEP_MS,
+        "h1, h2 and h3 serving one generation",
+      );
+      await shot("4-replication");
 
       // 5. Log out: the login page is back and the old session no longer opens the API.
       const [cookie] = await browser.context.cookies(url);
