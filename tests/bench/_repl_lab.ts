@@ -16,7 +16,8 @@ import { RsyncBaseline } from "./_repl_rsync.ts";
 import { sleep } from "./_stats.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-const APPLIANCE = [Deno.execPath(), "run", "-A", MAIN];
+/** The agent as shipped (see tests/bench/_lab.ts). */
+const APPLIANCE = [Deno.execPath(), "run", "-A", "--v8-flags=--max-semi-space-size=2", MAIN];
 
 export interface ReplLab {
   lab: NetnsLab;
