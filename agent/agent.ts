@@ -88,6 +88,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         error: (p.last!.flags & FLAG_CONTENT_ERROR) !== 0,
       })),
     settled: () => driver.state.converged,
+    onChange: (fn) => driver.onChange(fn),
     report: (report, reason) => driver.input({ kind: "content", report, reason }),
     source: (h) => peerSource(o.peers, h),
     log: (level, kind, message, details) =>

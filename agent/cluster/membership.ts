@@ -175,6 +175,7 @@ function onPacket(s: NodeState, bytes: Uint8Array, from: string, now: number, fx
   const restarted = peer.incarnation !== 0 && hb.incarnation > peer.incarnation;
   const prevState = peer.last?.state;
   const prevFlags = (peer.last?.flags ?? 0) & (FLAGS_NOT_SERVING | FLAG_AWAITING_MAP);
+  const prevContent = peer.last?.content;
   peer.incarnation = hb.incarnation;
   peer.seq = hb.seq;
   peer.lastHeard = now;
@@ -228,6 +229,13 @@ function onPacket(s: NodeState, bytes: Uint8Array, from: string, now: number, fx
   const fetch = wantsFetch(s, peer, now);
   if (fetch) fx.push(fetch);
   refreshAgreement(s, now, fx);
+  // Replication acts on peers' generations (stage, commit, flip): tell observers at once.
+  if (prevContent && !sameContent(prevContent, hb.content)) fx.push({ kind: "changed" });
+}
+
+function sameContent(a: Heartbeat["content"], b: Heartbeat["content"]): boolean {
+  return a.offered === b.offered && a.committed === b.committed && a.staged === b.staged &&
+    a.served === b.served;
 }
 
 function duplicatePriority(s: NodeState, hb: Heartbeat): string | undefined {

@@ -42,8 +42,12 @@ export interface ReplicationDeps {
   log(level: Level, kind: string, message: string, data?: Record<string, unknown>): void;
   now(): number;
   wallNow(): number;
-  /** Tick period (ms). Default 20: a stage or commit is acted on within it. */
+  /**
+   * Tick period (ms). Default 20. Ticks also run at once on `onChange` (a peer's
+   * generations changed), so a stage or commit is acted on without waiting for the period.
+   */
   tickMs?: number;
+  onChange?(fn: () => void): () => void;
   /** Quiet time after a publish before old generations are collected (default 30 s). */
   gcQuietMs?: number;
 }
@@ -66,6 +70,7 @@ export class ReplicationService implements ReplicationPeer {
   #verify?: ReturnType<typeof setInterval>;
   #gc: Promise<unknown> = Promise.resolve();
   #gcTimer?: ReturnType<typeof setTimeout>;
+  #unsubscribe?: () => void;
   #stopped = false;
   /** The generation a publish is under way for (a tick may come before it is done). */
   #publishing?: number;
@@ -90,6 +95,7 @@ export class ReplicationService implements ReplicationPeer {
   start(): void {
     this.#tick();
     this.#timer = setInterval(() => this.#tick(), this.#d.tickMs ?? 20);
+    this.#unsubscribe = this.#d.onChange?.(() => queueMicrotask(() => this.#tick()));
     this.#verify = setInterval(
       () => void this.#verifyPublished(),
       this.settings().verifyIntervalMs,
@@ -99,6 +105,7 @@ export class ReplicationService implements ReplicationPeer {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
+    this.#unsubscribe?.();
     clearInterval(this.#verify);
     this.#exporter?.stop();
     this.#fetch?.abort.abort();

@@ -617,3 +617,13 @@ Deno.test("step() does not mutate the state it is given", () => {
     s = r.state;
   }
 });
+
+Deno.test("step() tells observers when a peer's content generations change, and not otherwise", () => {
+  const h = convergedNode();
+  const gens = { offered: 0, committed: 0, staged: 0, served: 0 };
+  const same = h.hear(B, { ...agreeing(h.state.view), content: gens }, 260);
+  assert.equal(labels(same.effects).includes("changed"), false);
+  const staged = h.hear(B, { ...agreeing(h.state.view), content: { ...gens, staged: 3 } }, 270);
+  assert.equal(labels(staged.effects).includes("changed"), true);
+  assert.equal(h.state.peers.get(B)!.last!.content.staged, 3);
+});
