@@ -7,6 +7,8 @@
  * `cooperate()`, which yields to timers whenever the loop has not reached them lately.
  */
 
+import { createHash } from "node:crypto";
+
 /** 8 random hex characters for temporary names. */
 export function randomSuffix(): string {
   const b = crypto.getRandomValues(new Uint8Array(4));
@@ -226,4 +228,22 @@ export async function mapLimit<T, R>(
   const failed = settled.find((r) => r.status === "rejected");
   if (failed) throw (failed as PromiseRejectedResult).reason;
   return out;
+}
+
+/** SHA-256 (hex) of a file, read in 1 MiB slices with `cooperate()` between them. */
+export async function hashFile(path: string): Promise<string> {
+  const h = createHash("sha256");
+  const f = await Deno.open(path, { read: true });
+  try {
+    for (;;) {
+      const buf = new Uint8Array(1 << 20);
+      const n = await f.read(buf);
+      if (n === null) break;
+      h.update(buf.subarray(0, n));
+      await cooperate();
+    }
+  } finally {
+    f.close();
+  }
+  return h.digest("hex");
 }

@@ -3,18 +3,15 @@
  * every entry present with its type, size, mode and mtime, symlinks with the expected
  * text, no extra entries; with `rehash`, every file's content against its SHA-256.
  */
-import { createHash } from "node:crypto";
 import { diskLinkTarget, ROOT_MODE } from "./_materialize.ts";
 import { joinRel } from "./path_rules.ts";
 import type { FileEntry, Generation, Hash, Tree } from "./tree.ts";
-import { cooperate, isNotFound } from "./_fs.ts";
+import { cooperate, hashFile, isNotFound } from "./_fs.ts";
 
 export interface VerifyView {
   root: string;
   loadTree(h: Hash): Promise<Tree | undefined>;
 }
-
-const SLICE = 1 << 20;
 
 export async function verifyGeneration(
   v: VerifyView,
@@ -84,20 +81,7 @@ async function checkFile(
   const mtime = st.mtime?.getTime();
   if (mtime !== e.mtimeMs) problems.push(`${path}: mtime ${mtime}, expected ${e.mtimeMs}`);
   if (!opts.rehash) return;
-  const h = createHash("sha256");
-  const f = await Deno.open(abs, { read: true });
-  try {
-    for (;;) {
-      const buf = new Uint8Array(SLICE);
-      const n = await f.read(buf);
-      if (n === null) break;
-      h.update(buf.subarray(0, n));
-      await cooperate();
-    }
-  } finally {
-    f.close();
-  }
-  const got = h.digest("hex");
+  const got = await hashFile(abs);
   if (got !== e.hash) {
     problems.push(`${path}: content hash ${got.slice(0, 12)}…, expected ${e.hash.slice(0, 12)}…`);
   }

@@ -15,11 +15,11 @@
  * Files of one chunk skip the .part: their bytes are written once and installed. A file
  * finished is installed at once, so an interrupted sync keeps its progress.
  */
-import { createHash } from "node:crypto";
 import type { ContentStore } from "./content_store.ts";
 import { type ChunkRef, type FileEntry, type Hash, hashBytes } from "./tree.ts";
 import {
   cooperate,
+  hashFile,
   lstatOrUndefined,
   mapLimit,
   readFull,
@@ -57,7 +57,6 @@ export interface InstallResult {
 const MAX_BATCH_CHUNKS = 1024;
 /** Files being finished (hashed, installed) at once. */
 const FINISHING = 16;
-const SLICE = 1 << 20;
 
 interface Group {
   hash: Hash;
@@ -277,21 +276,4 @@ function newGroup(e: FileEntry): Group {
   if (e.chunks?.length) chunks = e.chunks;
   else if (e.size > 0) chunks = [{ hash: e.hash, size: e.size }];
   return { hash: e.hash, size: e.size, entries: [e], chunks, left: chunks.length };
-}
-
-async function hashFile(path: string): Promise<Hash> {
-  const h = createHash("sha256");
-  const f = await Deno.open(path, { read: true });
-  try {
-    for (;;) {
-      const buf = new Uint8Array(SLICE);
-      const n = await f.read(buf);
-      if (n === null) break;
-      h.update(buf.subarray(0, n));
-      await cooperate();
-    }
-  } finally {
-    f.close();
-  }
-  return h.digest("hex");
 }
