@@ -7,7 +7,11 @@ import type { ClusterConfig } from "../cluster/config.ts";
 import type { AdminCommand } from "../cluster/effects.ts";
 import type { ClusterStatus } from "../cluster/status.ts";
 import type { ReplicationStatus } from "../replication/status.ts";
-import type { ReplicationCommand } from "../peer/replication_routes.ts";
+import {
+  parseReplicationCommand,
+  REPLICATION_COMMAND_USAGE,
+  type ReplicationCommand,
+} from "../peer/replication_routes.ts";
 
 export interface ControlAgent {
   status(): ClusterStatus;
@@ -66,11 +70,8 @@ export function createControlApp(agent: ControlAgent): Hono {
   app.get("/replication/status", async (c) => c.json(await agent.replication.status()));
   app.post("/replication/command", async (c) => {
     const b = await c.req.json().catch(() => ({})) as Record<string, unknown>;
-    let cmd: ReplicationCommand;
-    if (b.command === "now") cmd = { command: "now", confirm: b.confirm === true };
-    else if (b.command === "rollback" && Number.isInteger(b.gen) && (b.gen as number) > 0) {
-      cmd = { command: "rollback", gen: b.gen as number };
-    } else return c.json({ error: "command must be now {confirm} or rollback {gen}" }, 400);
+    const cmd = parseReplicationCommand(b);
+    if (!cmd) return c.json({ error: REPLICATION_COMMAND_USAGE }, 400);
     try {
       return c.json(await agent.replication.command(cmd, String(b.by ?? "cli")));
     } catch (e) {

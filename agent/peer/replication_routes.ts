@@ -14,6 +14,19 @@ export type ReplicationCommand =
   | { command: "now"; confirm: boolean }
   | { command: "rollback"; gen: number };
 
+export const REPLICATION_COMMAND_USAGE = "command must be now {confirm} or rollback {gen}";
+
+/** The command in a request body (the control API's and the peer API's), or undefined. */
+export function parseReplicationCommand(
+  b: Record<string, unknown>,
+): ReplicationCommand | undefined {
+  if (b.command === "now") return { command: "now", confirm: b.confirm === true };
+  if (b.command === "rollback" && Number.isInteger(b.gen) && (b.gen as number) > 0) {
+    return { command: "rollback", gen: b.gen as number };
+  }
+  return undefined;
+}
+
 /** What the routes need from this host's replication service. */
 export interface ReplicationPeer {
   generation(gen: number): Generation | undefined;
@@ -88,11 +101,8 @@ export function replicationRoutes(repl: () => ReplicationPeer | undefined): Hono
   );
   app.post("/command", async (c) => {
     const b = body(c);
-    let cmd: ReplicationCommand;
-    if (b.command === "now") cmd = { command: "now", confirm: b.confirm === true };
-    else if (b.command === "rollback" && Number.isInteger(b.gen) && (b.gen as number) > 0) {
-      cmd = { command: "rollback", gen: b.gen as number };
-    } else return c.json({ error: "command must be now {confirm} or rollback {gen}" }, 400);
+    const cmd = parseReplicationCommand(b);
+    if (!cmd) return c.json({ error: REPLICATION_COMMAND_USAGE }, 400);
     try {
       return c.json(await repl()!.command(cmd, typeof b.by === "string" ? b.by : "peer"));
     } catch (e) {
