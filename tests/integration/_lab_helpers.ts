@@ -21,6 +21,7 @@ import { clusterMac } from "../../agent/dataplane/cluster_mac.ts";
 
 import { summarize } from "../../agent/lab/outage.ts";
 import { lines } from "../../agent/lab/text_lines.ts";
+import { randomBytes } from "../_fakes/random_bytes.ts";
 
 export { hostCounts, summarize } from "../../agent/lab/outage.ts";
 export type { TrafficResult } from "../../agent/lab/traffic.ts";
@@ -303,15 +304,7 @@ export function sleep(ms: number): Promise<void> {
 
 /** Deterministic bytes (xorshift32), so the test knows the download's checksum. */
 export function payload(n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = 0x9e3779b9;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
+  return randomBytes(n, 0x9e3779b9);
 }
 
 export function sha256(bytes: Uint8Array): string {

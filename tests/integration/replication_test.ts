@@ -11,6 +11,7 @@ import { NetnsLab } from "../../agent/lab/netns_lab.ts";
 import type { LabHost } from "../../agent/lab/netns_lab.ts";
 import type { ReplicationStatus } from "../../agent/replication/status.ts";
 import { cli, COMMAND, NOT_ROOT } from "./_lab_helpers.ts";
+import { randomBytes } from "../_fakes/random_bytes.ts";
 
 type Snapshot = Record<string, string>;
 
@@ -92,16 +93,6 @@ function sorted(s: Snapshot): Snapshot {
   return Object.fromEntries(Object.entries(s).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
-function random(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13, x ^= x >>> 17, x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
 async function events(
   lab: NetnsLab,
   h: LabHost,
@@ -128,8 +119,8 @@ Deno.test({
     await Deno.mkdir(`${src}/img/icons`, { recursive: true });
     await Deno.writeTextFile(`${src}/index.html`, "<h1>v1</h1>");
     await Deno.writeTextFile(`${src}/top.txt`, "top");
-    await Deno.writeFile(`${src}/img/logo.png`, random(200_000, 1));
-    await Deno.writeFile(`${src}/img/icons/a.png`, random(3000, 2));
+    await Deno.writeFile(`${src}/img/logo.png`, randomBytes(200_000, 1));
+    await Deno.writeFile(`${src}/img/icons/a.png`, randomBytes(3000, 2));
     await Deno.symlink("logo.png", `${src}/img/same.png`);
     await Deno.symlink("../top.txt", `${src}/img/up.txt`);
     await Deno.symlink("/etc/passwd", `${src}/evil`);
@@ -220,7 +211,7 @@ Deno.test({
         "kill -9 during a transfer: current stays servable, the restart catches up",
         async () => {
           const old = await snapshot(published(h3));
-          await Deno.writeFile(`${src}/big.bin`, random(48 << 20, 7));
+          await Deno.writeFile(`${src}/big.bin`, randomBytes(48 << 20, 7));
           await waitStatus(
             lab,
             (s) => s.hosts.some((h) => h.name === "h3" && h.state === "fetching"),
@@ -251,7 +242,7 @@ Deno.test({
         "a peer's corrupt copy is never used: it refuses to serve it, the importer gets it elsewhere",
         async () => {
           await lab.kill(h3, "SIGTERM");
-          await Deno.writeFile(`${src}/fresh.bin`, random(300_000, 9));
+          await Deno.writeFile(`${src}/fresh.bin`, randomBytes(300_000, 9));
           const want = await expected(src);
           await waitContent(lab, [h1, h2], want);
           const sum = want["fresh.bin"];
@@ -284,7 +275,7 @@ Deno.test({
           await waitContent(lab, lab.hosts, await expected(src), 30_000);
           const gen = (await status(lab)).committed;
 
-          await Deno.writeFile(`${src}/huge.bin`, random(32 << 20, 11));
+          await Deno.writeFile(`${src}/huge.bin`, randomBytes(32 << 20, 11));
           const s = await waitStatus(
             lab,
             (s) => s.committed > gen && s.hosts.find((h) => h.name === "h3")?.state === "error",

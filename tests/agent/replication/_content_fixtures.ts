@@ -110,13 +110,4 @@ export async function generation(
 
 export const text = (s: string) => new TextEncoder().encode(s);
 
-/** Deterministic pseudo-random bytes (xorshift), so chunk boundaries are reproducible. */
-export function randomBytes(n: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13, x >>>= 0, x ^= x >>> 17, x ^= x << 5, x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+export { randomBytes } from "../../_fakes/random_bytes.ts";

@@ -7,16 +7,7 @@ import {
 } from "../../../agent/replication/chunk_frames.ts";
 import { deflateRawSync } from "node:zlib";
 import { hashBytes } from "../../../agent/replication/tree.ts";
-
-function randomBytes(n: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13, x ^= x >>> 17, x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+import { randomBytes } from "../../_fakes/random_bytes.ts";
 
 const text = (n: number) =>
   new TextEncoder().encode("<p>The quick brown fox jumps over the lazy dog.</p>\n".repeat(n));

@@ -7,17 +7,7 @@ import {
   chunkLengths,
 } from "../../../agent/replication/chunker.ts";
 import { hashBytes } from "../../../agent/replication/tree.ts";
-
-/** Deterministic pseudo-random bytes (xorshift32), so failures reproduce. */
-function randomBytes(n: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed | 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13, x ^= x >>> 17, x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+import { randomBytes } from "../../_fakes/random_bytes.ts";
 
 function rng(seed: number): (n: number) => number {
   let x = seed;

@@ -5,16 +5,7 @@ import { SourceIndex } from "../../../agent/replication/ingest.ts";
 import type { ContentSource } from "../../../agent/replication/content_source.ts";
 import type { Generation } from "../../../agent/replication/tree.ts";
 import { withTempDir } from "./_content_fixtures.ts";
-
-function random(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13, x ^= x >>> 17, x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+import { randomBytes } from "../../_fakes/random_bytes.ts";
 
 /** An exporter: a source dir scanned into its own store, one generation per call. */
 async function exporter(dir: string) {
@@ -89,7 +80,7 @@ async function served(store: ContentStore, gen: number, path: string): Promise<U
 Deno.test("fetchGeneration() fetches and stages a generation into an empty store", async () => {
   await withTempDir(async (dir) => {
     const exp = await exporter(dir);
-    const big = random(600_000, 1);
+    const big = randomBytes(600_000, 1);
     await Deno.writeFile(`${exp.src}/img/big.bin`, big);
     await Deno.writeTextFile(`${exp.src}/index.html`, "<h1>hi</h1>");
     const g = await exp.make();
@@ -105,7 +96,7 @@ Deno.test("fetchGeneration() fetches and stages a generation into an empty store
 Deno.test("fetchGeneration() fetches only the chunks around a 1-byte insertion", async () => {
   await withTempDir(async (dir) => {
     const exp = await exporter(dir);
-    const big = random(2_000_000, 2);
+    const big = randomBytes(2_000_000, 2);
     await Deno.writeFile(`${exp.src}/big.bin`, big);
     await exp.make();
     const mine = await ContentStore.open(`${dir}/importer`);
@@ -126,7 +117,7 @@ Deno.test("fetchGeneration() fetches only the chunks around a 1-byte insertion",
 Deno.test("fetchGeneration() drops a source that sends a corrupt chunk and uses the next", async () => {
   await withTempDir(async (dir) => {
     const exp = await exporter(dir);
-    const data = random(300_000, 3);
+    const data = randomBytes(300_000, 3);
     await Deno.writeFile(`${exp.src}/a.bin`, data);
     await exp.make();
     const mine = await ContentStore.open(`${dir}/importer`);
