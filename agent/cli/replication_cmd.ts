@@ -16,6 +16,7 @@ import { applyEdit, dispatch } from "./config_cmd.ts";
 import { callAgent } from "../control/control_client.ts";
 import { setExporter } from "../config_edit.ts";
 import { formatBytes, type ReplicationStatus } from "../replication/status.ts";
+import { sourceDirProblem } from "../cluster/replication_settings.ts";
 
 const HELP = `Usage:
   appliance replication status [--json]
@@ -207,15 +208,12 @@ async function exporter(args: string[]): Promise<number> {
 }
 
 /**
- * A source must be an absolute path; when it is on this host (`local`), it must be a
- * readable directory too.
+ * A source must pass the config's rule (sourceDirProblem); when it is on this host
+ * (`local`), it must be a readable directory too.
  */
 export function checkSourceDir(cmd: string, dir: string, local = true): void {
-  if (!dir.startsWith("/")) {
-    throw new UsageError(
-      `${cmd}: the content source "${dir}" must be an absolute path, e.g. /srv/www`,
-    );
-  }
+  const problem = sourceDirProblem(dir);
+  if (problem) throw new UsageError(`${cmd}: the content ${problem}`);
   if (!local) return;
   let info: Deno.FileInfo;
   try {

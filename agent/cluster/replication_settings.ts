@@ -46,9 +46,8 @@ export function validateReplication(r: ReplicationSettings, hostIds: number[]): 
   if (r.exporter !== 0 && !hostIds.includes(r.exporter)) {
     errs.push(`replication.exporter ${r.exporter} is not a host of this cluster`);
   }
-  if (r.exporter !== 0 && !r.source.startsWith("/")) {
-    errs.push(`replication.source "${r.source}" must be an absolute directory path`);
-  }
+  const source = r.exporter !== 0 ? sourceDirProblem(r.source) : undefined;
+  if (source) errs.push(`replication.${source}`);
   if (!int(r.stabilizeMs, 0, 3_600_000)) errs.push("replication.stabilizeMs must be 0..3600000");
   if (!int(r.verifyIntervalMs, 60_000, 604_800_000)) {
     errs.push("replication.verifyIntervalMs must be 60000..604800000 (1 min to 7 days)");
@@ -62,4 +61,21 @@ export function validateReplication(r: ReplicationSettings, hostIds: number[]): 
     errs.push("replication.stageTimeoutMs must be 1000..86400000");
   }
   return errs;
+}
+
+/**
+ * Why `dir` cannot be the exporter's source directory, or undefined when it can. The
+ * config, the CLI and the panel all check with this one rule.
+ */
+export function sourceDirProblem(dir: string): string | undefined {
+  const example = "an absolute path such as /srv/www";
+  if (!dir.startsWith("/")) return `source must be ${example}, got ${JSON.stringify(dir)}`;
+  if ([...dir].some((ch) => ch < " " || ch === "\x7f")) {
+    return "source must not contain control characters";
+  }
+  if (dir.split("/").some((p) => p === "." || p === "..")) {
+    return "source must not contain . or .. segments: give the directory's real path";
+  }
+  if (/^\/+$/.test(dir)) return `source cannot be / (the whole filesystem): give ${example}`;
+  if (dir.length > 4095) return "source is longer than 4095 characters (PATH_MAX)";
 }

@@ -104,17 +104,6 @@ export function matchesFilter(e: Event, q: EventQuery): boolean {
 
 /**
  * Why `dir` cannot be a replication source directory (the API answers 400 with it, the
- * form shows it before asking), or undefined when it can.
+ * form shows it before asking), or undefined when it can: the config's own rule.
  */
-export function checkSourceDir(dir: string): string | undefined {
-  const example = "an absolute path such as /srv/www";
-  if (!dir.startsWith("/")) return `source must be ${example}, got ${JSON.stringify(dir)}`;
-  if ([...dir].some((ch) => ch < " " || ch === "\x7f")) {
-    return "source must not contain control characters";
-  }
-  if (dir.split("/").some((p) => p === "." || p === "..")) {
-    return "source must not contain . or .. segments: give the directory's real path";
-  }
-  if (/^\/+$/.test(dir)) return `source cannot be / (the whole filesystem): give ${example}`;
-  if (dir.length > 4095) return "source is longer than 4095 characters (PATH_MAX)";
-}
+export { sourceDirProblem as checkSourceDir } from "../../agent/cluster/replication_settings.ts";
