@@ -130,6 +130,10 @@ Deno.test({
       // 4. The Events page: h1 logged the admin action; h2 logged its state change.
       await page.getByRole("link", { name: "Events" }).click();
       await page.getByRole("heading", { level: 1, name: "Events" }).waitFor();
+      assert(
+        await page.getByText("drainstop sent to h2").count() === 0,
+        "the Overview's notice stays after navigating away",
+      );
       const events = page.getByRole("region", { name: "Events" });
       const action = events.getByRole("row").filter({ hasText: 'drainstop on host "h2"' });
       await action.waitFor();
@@ -141,8 +145,14 @@ Deno.test({
         actionText,
       );
       await shot("4-events-h1");
-      await page.getByRole("combobox", { name: /^Host/ }).selectOption("h2");
-      await page.getByLabel("Kind", { exact: true }).fill("host.state");
+      const hostSelect = page.getByRole("combobox", { name: /^Host/ });
+      const kindInput = page.getByLabel("Kind", { exact: true });
+      await hostSelect.selectOption("h2");
+      await kindInput.fill("host.state");
+      // What was typed survives the live status refresh (every 2 s) that re-renders the page.
+      await page.waitForTimeout(2_500);
+      const typed = [await hostSelect.inputValue(), await kindInput.inputValue()];
+      assert(JSON.stringify(typed) === '["h2","host.state"]', `the filters reset: ${typed}`);
       await page.getByRole("button", { name: "Apply" }).click();
       const change = events.getByRole("row").filter({ hasText: "converged -> draining" });
       await change.waitFor();

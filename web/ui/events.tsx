@@ -55,6 +55,10 @@ const toLocal = (ms?: number) => {
   return d.toISOString().slice(0, 16);
 };
 
+/**
+ * The filter form. What the user has typed lives in a draft until Apply, so a re-render
+ * caused by a live status update (a new `hosts` array) never resets the controls.
+ */
 export function EventFilters(
   { filter, hosts, onApply }: {
     filter: EventFilter;
@@ -62,58 +66,66 @@ export function EventFilters(
     onApply: (f: EventFilter) => void;
   },
 ) {
+  const [draft, setDraft] = useState<EventFilter>(filter);
+  useEffect(() => setDraft(filter), [JSON.stringify(filter)]);
+  const edit = (k: keyof EventFilter, v: string | number | undefined) =>
+    setDraft((d) => ({ ...d, [k]: v === "" ? undefined : v }));
+  const text = (k: "host" | "kind" | "level" | "search") => ({
+    name: k,
+    value: draft[k] ?? "",
+    onInput: (e: { currentTarget: { value: string } }) => edit(k, e.currentTarget.value),
+  });
+  const time = (k: "since" | "until") => ({
+    name: k,
+    type: "datetime-local" as const,
+    value: toLocal(draft[k]),
+    onInput: (e: { currentTarget: { value: string } }) => edit(k, toMs(e.currentTarget.value)),
+  });
   return (
     <form
       class="filters"
       aria-label="Event filters"
       onSubmit={(e) => {
         e.preventDefault();
-        const d = new FormData(e.currentTarget);
-        const s = (k: string) => String(d.get(k) ?? "") || undefined;
-        onApply({
-          host: s("host"),
-          kind: s("kind"),
-          level: s("level") as EventFilter["level"],
-          search: s("search"),
-          since: toMs(String(d.get("since") ?? "")),
-          until: toMs(String(d.get("until") ?? "")),
-          limit: Number(d.get("limit")) || 100,
-          offset: 0,
-        });
+        onApply({ ...draft, limit: draft.limit || 100, offset: 0 });
       }}
     >
       <label>
         Host
-        <select name="host" value={filter.host ?? ""}>
+        <select {...text("host")} onChange={text("host").onInput}>
           {hosts.map((h, i) => <option key={h} value={i === 0 ? "" : h}>{h}</option>)}
         </select>
       </label>
       <label>
         Kind
-        <input name="kind" value={filter.kind ?? ""} placeholder="peer.* or view.changed" />
+        <input {...text("kind")} placeholder="peer.* or view.changed" />
       </label>
       <label>
         Level (at least)
-        <select name="level" value={filter.level ?? ""}>
+        <select {...text("level")} onChange={text("level").onInput}>
           <option value="">any</option>
           {LEVELS.map((l) => <option key={l} value={l}>{l}</option>)}
         </select>
       </label>
       <label>
         Message contains
-        <input name="search" type="search" value={filter.search ?? ""} />
+        <input {...text("search")} type="search" />
       </label>
       <label>
         From
-        <input name="since" type="datetime-local" value={toLocal(filter.since)} />
+        <input {...time("since")} />
       </label>
       <label>
         Until
-        <input name="until" type="datetime-local" value={toLocal(filter.until)} />
+        <input {...time("until")} />
       </label>
       <label>
         Per page
-        <select name="limit" value={String(filter.limit ?? 100)}>
+        <select
+          name="limit"
+          value={String(draft.limit ?? 100)}
+          onChange={(e) => edit("limit", Number(e.currentTarget.value))}
+        >
           {PAGE_SIZES.map((n) => <option key={n} value={n}>{n}</option>)}
         </select>
       </label>
