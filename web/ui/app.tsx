@@ -62,6 +62,8 @@ function Shell({ onLogout }: { onLogout: () => void }) {
       traffic: (t) => setTraffic((h) => addTrafficSample(h, t)),
       connection: setConnection,
     }), []);
+  // A notice belongs to the page that raised it.
+  useEffect(() => setNotice(undefined), [hash]);
   useEffect(() => {
     if (!notice) return;
     const t = setTimeout(() => setNotice(undefined), 6000);
