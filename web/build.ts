@@ -1,20 +1,58 @@
 /**
  * Builds dist/: first the admin panel's SPA (web/spa_build.ts writes web/_assets.gen.ts,
- * which the agent imports), then with `--bundle` one self-contained dist/appliance.js
- * (every npm package and the panel inlined, only node: built-ins and Deno APIs left) that
- * runs with `deno run` and no node_modules. Without flags it only prepares what
- * `deno compile` needs.
+ * which the agent imports), then either
+ *  - with `--bundle`, one self-contained dist/appliance.js (every npm package and the panel
+ *    inlined, only node: built-ins and Deno APIs left) that runs with `deno run` and no
+ *    node_modules; or
+ *  - with `--compile`, the `deno compile` binary dist/appliance.
+ * Either way web/_assets.gen.ts is removed again afterwards: left behind, it would keep
+ * serving a stale panel to `deno run main.ts` after web/ui/ changes.
  */
 import * as esbuild from "esbuild";
 import { parseArgs } from "node:util";
-import { describeAssets, writeAssetsModule } from "./spa_build.ts";
+import { ASSETS_MODULE, describeAssets, writeAssetsModule } from "./spa_build.ts";
 
-const { values } = parseArgs({ args: Deno.args, options: { bundle: { type: "boolean" } } });
+/** V8 flags the agent ships with (baked into the binary, asked for by the bundle). */
+const SHIPPED_V8_FLAGS = "--max-semi-space-size=2";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { bundle: { type: "boolean" }, compile: { type: "boolean" } },
+});
 const root = new URL("..", import.meta.url).pathname;
 
 console.error(describeAssets(await writeAssetsModule()));
+try {
+  if (values.bundle) await bundle();
+  if (values.compile) await compile();
+} catch (e) {
+  console.error(`build failed: ${(e as Error).message}`);
+  Deno.exitCode = 1;
+} finally {
+  await Deno.remove(ASSETS_MODULE).catch(() => {});
+}
 
-if (values.bundle) {
+async function compile(): Promise<void> {
+  const { code } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "compile",
+      "-A",
+      `--v8-flags=${SHIPPED_V8_FLAGS}`,
+      "--output",
+      `${root}dist/appliance`,
+      `${root}main.ts`,
+    ],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (code !== 0) {
+    throw new Error(
+      `deno compile failed (exit ${code}); it downloads denort, so it needs the internet`,
+    );
+  }
+}
+
+async function bundle(): Promise<void> {
   const t0 = performance.now();
   const result = await esbuild.build({
     // Inlined modules share the bundle's import.meta, so `import.meta.main` would be true in
@@ -40,7 +78,7 @@ if (values.bundle) {
     legalComments: "none",
     banner: {
       js: "// appliance: bundled by `deno task bundle`; run with:\n" +
-        "//   deno run -A --v8-flags=--max-semi-space-size=2 dist/appliance.js\n" +
+        `//   deno run -A --v8-flags=${SHIPPED_V8_FLAGS} dist/appliance.js\n` +
         "// (the flag caps V8's young generation: the agent's RSS at 32 hosts drops from ~105 to ~85 MB)",
     },
     logLevel: "warning",
