@@ -127,13 +127,24 @@ export class Driver {
     return () => this.#listeners.delete(fn);
   }
 
-  /** Bows out (peers converge at once), clears the dataplane and closes the transport. */
+  /**
+   * Bows out (peers converge at once), clears the dataplane and closes the transport. When
+   * the bow-out handed buckets to peers, the dataplane keeps forwarding their new flows for
+   * two heartbeat periods first: the peers take them as soon as they hear the bow-out.
+   */
   async stop(): Promise<void> {
     if (this.#stopped) return;
+    const before = this.#state.lastPlan;
     this.input({ kind: "command", command: "leave", by: "shutdown" });
+    const handedOff = this.#state.lastPlan !== before &&
+      Object.values(before?.owned ?? {}).some((bs) => bs.length > 0) &&
+      this.#state.config.mode === "shared";
     this.#stopped = true;
     this.#deps.clock.clearTimer();
     await this.#applying;
+    if (handedOff) {
+      await new Promise((r) => setTimeout(r, 2 * this.#state.config.heartbeat.periodMs));
+    }
     await this.#deps.rules.clear();
     // Give the kernel a moment to put the bow-out datagrams on the wire before closing.
     await new Promise((r) => setTimeout(r, 20));
@@ -166,8 +177,8 @@ export class Driver {
         });
         break;
       case "applyBuckets": {
-        const plan = e.plan;
-        this.#chain(() => d.rules.apply(plan));
+        const { plan, handoff } = e;
+        this.#chain(() => d.rules.apply(plan, handoff));
         break;
       }
       case "fetchMap":

@@ -3,7 +3,7 @@
  * Real adapters live in agent/adapters/ and are chosen in main.ts; fakes live in
  * tests/_fakes/. The cluster core (agent/cluster/) sees none of these: it returns effects.
  */
-import type { BucketPlan } from "./cluster/effects.ts";
+import type { BucketPlan, Handoff } from "./cluster/effects.ts";
 import type { ClusterConfig } from "./cluster/config.ts";
 import type { ViewSnapshot } from "./cluster/view.ts";
 
@@ -36,7 +36,8 @@ export interface PeerClient {
 
 /** Where the bucket plan takes effect (nftables in the dataplane; a recorder without it). */
 export interface RuleApplier {
-  apply(plan: BucketPlan): Promise<void>;
+  /** Puts the plan into effect; `handoff`: the buckets it released, and who owns them now. */
+  apply(plan: BucketPlan, handoff?: Handoff): Promise<void>;
   /** Called on every heartbeat tick: renews kernel leases when due (cheap when not). */
   refresh(): Promise<void>;
   /** Removes everything this agent put on the host. */

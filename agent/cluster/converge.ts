@@ -9,7 +9,7 @@
  *
  * Every change of the host's actual state goes through `transition()`.
  */
-import type { BucketPlan, Effect } from "./effects.ts";
+import type { BucketPlan, Effect, Handoff } from "./effects.ts";
 import { equalBytes, FLAG_AWAITING_MAP, FLAGS_NOT_SERVING } from "./heartbeat_codec.ts";
 import type { ActualState, NodeState, Peer } from "./node_state.ts";
 import {
@@ -106,8 +106,9 @@ export function refreshAgreement(s: NodeState, now: number, fx: Effect[]): boole
     const plan = bucketPlan(s);
     s.releasedSinceAgreement = noteReleased(s.releasedSinceAgreement, s.lastPlan, plan);
     if (!s.lastPlan || !samePlan(plan, s.lastPlan)) {
+      const handoff = handoffOf(s, s.lastPlan, plan);
       s.lastPlan = plan;
-      fx.push({ kind: "applyBuckets", plan });
+      fx.push({ kind: "applyBuckets", plan, ...(handoff && { handoff }) });
     }
     s.planBasis = s.converged ? basis : undefined;
   }
@@ -181,8 +182,11 @@ function settledPeers(s: NodeState): boolean {
  * taken only once their previous owner has let them go, so no bucket ever has two owners.
  */
 function accepting(s: NodeState): boolean {
-  return s.admin === "active" && s.healthy && !s.content.stale && !s.fault && !s.leaving &&
-    !s.awaitingMap;
+  return ready(s) && !s.awaitingMap;
+}
+
+function ready(s: NodeState): boolean {
+  return s.admin === "active" && s.healthy && !s.content.stale && !s.fault && !s.leaving;
 }
 
 export function bucketPlan(s: NodeState): BucketPlan {
@@ -193,6 +197,7 @@ export function bucketPlan(s: NodeState): BucketPlan {
     single: {},
     defaultHost: false,
     accepting: accepting(s),
+    ...(s.awaitingMap && ready(s) && { joining: true }),
   };
   const agreed = s.converged ? s.view : s.agreedView;
   const settled = !s.converged && settledPeers(s);
@@ -227,6 +232,36 @@ function noteReleased(
     const gone = owned.filter((b) => !kept.has(b));
     if (gone.length === 0) continue;
     out = { ...out, [rule]: new Set([...(out[rule] ?? []), ...gone]) };
+  }
+  return out;
+}
+
+/**
+ * The buckets `before` held and `after` does not, each with the address of its owner in the
+ * current view when that is a live peer (shared mode only: in failover mode one host holds
+ * the whole cluster IP). Undefined when there is none, or views are not settled.
+ */
+export function handoffOf(
+  s: NodeState,
+  before: BucketPlan | undefined,
+  after: BucketPlan,
+): Handoff | undefined {
+  // Only while every live peer announces our view or the last agreed one: then no other host
+  // can hold a bucket we held, and its owner in our view is the one that will take it. (After
+  // a partition heals, peers' views differ and the target may not be the owner: no hand-off.)
+  if (!before || s.config.mode !== "shared" || !settledPeers(s)) return;
+  const address = new Map(s.config.hosts.map((h) => [h.id, h.address]));
+  let out: Handoff | undefined;
+  for (const [rule, owned] of Object.entries(before.owned)) {
+    const map = s.view.maps[rule];
+    if (!map) continue;
+    const kept = new Set(after.owned[rule] ?? []);
+    for (const bucket of owned) {
+      const owner = map[bucket];
+      const to = address.get(owner);
+      if (kept.has(bucket) || owner === s.selfId || !s.peers.get(owner)?.alive || !to) continue;
+      ((out ??= {})[rule] ??= []).push({ bucket, to });
+    }
   }
   return out;
 }

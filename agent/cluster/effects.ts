@@ -47,7 +47,19 @@ export interface BucketPlan {
   defaultHost: boolean;
   /** False when stopped, suspended or draining: only established flows are served. */
   accepting: boolean;
+  /**
+   * A newcomer still fetching the map (not yet accepting): it takes the new flows its peers
+   * forward to it, in the buckets they already released to it.
+   */
+  joining?: boolean;
 }
+
+/**
+ * For each `multiple` rule, the buckets this plan stopped owning, with the address of the
+ * live peer that owns them now. The dataplane forwards new flows in them to that peer for a
+ * moment, so no SYN lands between the release here and the take there.
+ */
+export type Handoff = Record<string, { bucket: number; to: string }[]>;
 
 export type Effect =
   | { kind: "send"; to: string[]; bytes: Uint8Array }
@@ -59,7 +71,7 @@ export type Effect =
     message: string;
     details?: Record<string, unknown>;
   }
-  | { kind: "applyBuckets"; plan: BucketPlan }
+  | { kind: "applyBuckets"; plan: BucketPlan; handoff?: Handoff }
   | { kind: "fetchMap"; hostId: number; address: string }
   | { kind: "fetchConfig"; hostId: number; address: string; reason: "newer" | "mismatch" }
   /** The view changed or the host changed state: observers (panel, status) may refresh. */

@@ -9,7 +9,7 @@
  * Failover mode: only the owner (the highest-priority live host) holds the cluster IP,
  * answers ARP with its own MAC and announces it with gratuitous ARP, again 1 s and 2 s later.
  */
-import type { BucketPlan } from "../cluster/effects.ts";
+import type { BucketPlan, Handoff } from "../cluster/effects.ts";
 import type { ClusterConfig } from "../cluster/config.ts";
 import type { RuleApplier } from "../ports.ts";
 import type { ArpResponder } from "./arp_responder.ts";
@@ -131,7 +131,7 @@ export class HostDataplane implements RuleApplier {
     return () => clearInterval(timer);
   }
 
-  async apply(plan: BucketPlan): Promise<void> {
+  async apply(plan: BucketPlan, handoff?: Handoff): Promise<void> {
     this.#lastPlan = plan;
     if (!this.#started) return; // watch() starts it once the interface is usable, then applies
     if (this.#cfg.mode === "failover") {
@@ -139,7 +139,7 @@ export class HostDataplane implements RuleApplier {
       else if (!(plan.accepting && plan.defaultHost) && this.#claimed) await this.#release();
       return;
     }
-    await this.#o.rules.apply(plan);
+    await this.#o.rules.apply(plan, handoff);
   }
 
   refresh(): Promise<void> {

@@ -2,9 +2,12 @@
  * The RuleApplier of the dataplane: puts bucket plans into nftables through one runner
  * (libnftables in production), and is the only code that touches the kernel's rules.
  *
- *   apply(plan)   rule structure changed (or first apply) → full ruleset, one batch (after
+ *   apply(plan, handoff)
+ *                 rule structure changed (or first apply) → full ruleset, one batch (after
  *                 reading the counters that replacing the tables resets)
- *                 same structure, other buckets or lease due  → lease refresh, one batch
+ *                 same structure, other buckets, a hand-off or lease due → lease refresh
+ *                 and hand-off entries, one batch (a released bucket leaves the owned set
+ *                 in the same transaction that starts forwarding it to its new owner)
  *                 same plan within refreshEveryMs             → nothing
  *   refresh()     every heartbeat: lease refresh if one is due
  *   clear()       deletes both tables
@@ -16,11 +19,14 @@
  * process's `nft flush ruleset`), and the kernel deletes them when the socket closes.
  */
 import type { ClusterConfig, HeartbeatSettings } from "../cluster/config.ts";
-import type { BucketPlan } from "../cluster/effects.ts";
+import type { BucketPlan, Handoff } from "../cluster/effects.ts";
 import type { RuleApplier } from "../ports.ts";
 import type { NftResult } from "./libnftables.ts";
 import {
   DEFAULT_TABLE,
+  FILTER_FAMILY,
+  type HandoffEntry,
+  renderHandoffUpdate,
   renderLeaseRefresh,
   renderLeftoverCleanup,
   renderRuleset,
@@ -42,6 +48,12 @@ export interface NftRuleApplierOptions {
   iface: string;
   /** Lease of owned buckets. Default: leaseFor(config.heartbeat) = 200 ms at the defaults. */
   leaseMs?: number;
+  /**
+   * How long a released bucket's new flows are forwarded to its new owner: long enough for
+   * it to hear of the release and take the bucket (a newcomer first fetches the map).
+   * Default 2 × the lease (400 ms).
+   */
+  handoffMs?: number;
   /** A lease is not renewed sooner than this after the last write. Default leaseMs / 8 (25). */
   refreshEveryMs?: number;
   /** jhash seed. Default: seedFromClusterId(config.clusterId), the same on every host. */
@@ -78,6 +90,8 @@ export class NftRuleApplier implements RuleApplier {
   #owned = "";
   #renewedAt = -Infinity;
   #last: RulesetInput | undefined;
+  /** Released buckets being forwarded, each until a monotonic time. */
+  #handoff: (Omit<HandoffEntry, "timeoutMs"> & { until: number })[] = [];
   /** Counter values carried over from tables that a full apply replaced. */
   #base: Record<string, CounterValue> = {};
 
@@ -91,13 +105,20 @@ export class NftRuleApplier implements RuleApplier {
     if (cleanup) this.#run(cleanup, `removing the leftover "${this.#table}" tables`);
   }
 
-  apply(plan: BucketPlan): Promise<void> {
+  apply(plan: BucketPlan, handoff?: Handoff): Promise<void> {
     return settle(() => {
+      const handedOff = this.#noteHandoff(plan, handoff);
       const input = this.#input(plan);
-      const structure = renderRuleset({ ...input, plan: { ...plan, epoch: 0, owned: {} } });
+      const structure = renderRuleset({
+        ...input,
+        plan: { ...plan, epoch: 0, owned: {} },
+        handoff: [],
+      });
       const owned = JSON.stringify(plan.accepting ? plan.owned : {});
       if (structure !== this.#structure) this.#full(input, structure);
-      else if (owned !== this.#owned || this.#due()) this.#refresh(input);
+      else if (owned !== this.#owned || handedOff || this.#due()) {
+        this.#refresh(input, handedOff);
+      }
       this.#owned = owned;
       this.#last = input;
     });
@@ -117,6 +138,7 @@ export class NftRuleApplier implements RuleApplier {
       }
       this.#structure = undefined;
       this.#last = undefined;
+      this.#handoff = [];
       this.#owned = "";
       this.#renewedAt = -Infinity;
     });
@@ -138,6 +160,7 @@ export class NftRuleApplier implements RuleApplier {
 
   #input(plan: BucketPlan): RulesetInput {
     const config = this.#o.config();
+    const now = this.#now();
     return {
       config,
       plan,
@@ -145,7 +168,33 @@ export class NftRuleApplier implements RuleApplier {
       leaseMs: this.#o.leaseMs ?? leaseFor(config.heartbeat),
       seed: this.#o.seed ?? seedFromClusterId(config.clusterId),
       table: this.#table,
+      handoff: this.#handoff.map(({ until, ...e }) => ({
+        ...e,
+        timeoutMs: Math.max(1, Math.ceil(until - now)),
+      })),
     };
+  }
+
+  /**
+   * Keeps the hand-off entries that are still running and not owned again, adds the plan's
+   * new ones (a bucket released again replaces its entry); returns whether it added any.
+   */
+  #noteHandoff(plan: BucketPlan, handoff: Handoff | undefined): boolean {
+    const now = this.#now();
+    const ms = this.#o.handoffMs ?? 2 * (this.#o.leaseMs ?? leaseFor(this.#o.config().heartbeat));
+    const fresh = Object.entries(handoff ?? {}).flatMap(([rule, list]) =>
+      list.map(({ bucket, to }) => ({ rule, bucket, to, until: now + ms }))
+    );
+    const key = (e: { rule: string; bucket: number }) => `${e.rule}/${e.bucket}`;
+    const replaced = new Set(fresh.map(key));
+    const owned = new Set(
+      Object.entries(plan.accepting ? plan.owned : {}).flatMap(([rule, bs]) =>
+        bs.map((bucket) => key({ rule, bucket }))
+      ),
+    );
+    const running = this.#handoff.filter((e) => e.until > now && !replaced.has(key(e)));
+    this.#handoff = [...running, ...fresh].filter((e) => !owned.has(key(e)));
+    return fresh.length > 0;
   }
 
   #due(): boolean {
@@ -172,8 +221,8 @@ export class NftRuleApplier implements RuleApplier {
     this.#renewedAt = this.#now();
   }
 
-  #refresh(input: RulesetInput) {
-    const script = renderLeaseRefresh(input);
+  #refresh(input: RulesetInput, handedOff = false) {
+    const script = renderLeaseRefresh(input) + (handedOff ? renderHandoffUpdate(input) : "");
     if (script) this.#run(script, `renewing the bucket leases in "${this.#table}"`);
     this.#renewedAt = this.#now();
   }
@@ -190,7 +239,7 @@ export class NftRuleApplier implements RuleApplier {
   }
 }
 
-/** Named counters of the `inet` and `netdev` tables called `table`, from `nft -j list counters`. */
+/** Named counters of the `ip` and `netdev` tables called `table`, from `nft -j list counters`. */
 export function parseCounters(json: string, table: string): Record<string, CounterValue> {
   const out: Record<string, CounterValue> = {};
   for (const doc of json.split("\n")) {
@@ -200,7 +249,9 @@ export function parseCounters(json: string, table: string): Record<string, Count
       const c = item.counter as
         | { family: string; table: string; name: string; packets: number; bytes: number }
         | undefined;
-      if (!c || c.table !== table || (c.family !== "inet" && c.family !== "netdev")) continue;
+      if (!c || c.table !== table || (c.family !== FILTER_FAMILY && c.family !== "netdev")) {
+        continue;
+      }
       out[c.name] = { packets: c.packets, bytes: c.bytes };
     }
   }
@@ -215,7 +266,7 @@ function hint(error: string, table: string): string {
   }
   if (/Operation not supported/.test(error)) {
     return ` (a "${table}" table exists without "flags owner": delete it with ` +
-      `nft delete table inet ${table}; nft delete table netdev ${table})`;
+      `nft delete table ${FILTER_FAMILY} ${table}; nft delete table netdev ${table})`;
   }
   if (/No such file or directory/.test(error)) {
     return ` (a table, set or interface it names is missing; see: nft list ruleset; ip link)`;

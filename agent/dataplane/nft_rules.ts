@@ -1,10 +1,12 @@
 /**
  * The nftables text of the dataplane, built by pure functions (golden-tested byte for byte).
  *
- *   cluster NIC ──> netdev <table> ingress ──> conntrack (-200) ──> inet <table> prerouting (-150)
+ *   cluster NIC ──> netdev <table> ingress ──> conntrack (-200) ──> ip <table> prerouting (-150)
  *                   frames for the cluster IP                         packets for the cluster IP:
  *                   get pkttype host (TCP drops                       established/related accept,
  *                   PACKET_MULTICAST frames)                          invalid drop, then port rules
+ *
+ * The filter table is `ip`, not `inet`: nftables 1.0.6 refuses `dup` in an inet table.
  *
  * Port rules, most specific first, `default` last:
  *   multiple  goto rule_<id>: mark = jhash(flow) mod buckets; accept a new flow whose mark is in
@@ -18,6 +20,16 @@
  * with nf_conntrack_tcp_loose=0 (drop_invalid), as a new flow without SYN with loose=1
  * (drop_not_syn). That is what lets a connection finish on its old owner after its bucket moved.
  *
+ * Hand-over without a gap. When a plan takes buckets away from this host (a drainstop, a stop,
+ * a newcomer), the new owner can take them only after it hears of it: a SYN arriving in between
+ * would find no owner and wait for the client's retransmission (1 s). So the releasing host
+ * keeps each released bucket in map handoff_<id> (bucket → new owner's address, expired by
+ * the kernel after handoffMs) and forwards a new flow in it with `dup` to that address (the
+ * kernel resolves the peer's MAC), then drops it here. A host accepts such a forwarded packet
+ * (cluster IP, sent to its own MAC rather than the cluster MAC) as its new owner, and so does
+ * a newcomer still fetching the map (plan.joining); it never forwards it again, so nothing
+ * loops. Exactly one host takes each SYN at every instant.
+ *
  * Every host hashes with the same seed (from the cluster id) and the same bucket count, so each
  * bucket lands on exactly one owner. The hash is written to the packet mark (`meta mark set`):
  * sets are `type mark`, because a `typeof jhash …` set crashes `nft list` (nftables 1.0.6).
@@ -25,9 +37,12 @@
 import type { ClusterConfig, PortRule } from "../cluster/config.ts";
 import { isIPv4 } from "../cluster/config.ts";
 import type { BucketPlan } from "../cluster/effects.ts";
+import { clusterMac } from "./cluster_mac.ts";
 
-/** Name of both tables (`netdev` and `inet`). */
+/** Name of both tables (`netdev` and `ip`). */
 export const DEFAULT_TABLE = "appliance";
+/** Family of the filter table (the ingress table is `netdev`). */
+export const FILTER_FAMILY = "ip";
 
 /** Named counters for dropped packets, one per reason (status shows them). */
 export const DROP_COUNTERS = [
@@ -49,6 +64,18 @@ export const DROP_COUNTERS = [
 
 /** Counter of packets for the cluster IP accepted outside every rule (on the default host). */
 export const OUTSIDE_RULES_COUNTER = "accept_outside_rules";
+/** Counter of new flows this host forwarded to the new owner of a bucket it released. */
+export const HANDED_OFF_COUNTER = "handed_off";
+/** Counter of new flows a peer forwarded here (a bucket it released to this host). */
+export const HANDED_IN_COUNTER = "accept_handed_in";
+
+/** A released bucket whose new flows go to the peer at `to` until the kernel expires it. */
+export interface HandoffEntry {
+  rule: string;
+  bucket: number;
+  to: string;
+  timeoutMs: number;
+}
 /** Counter (netdev table) of frames for the cluster IP whose pkttype was set to host. */
 export const INGRESS_COUNTER = "ingress_set_host";
 
@@ -63,6 +90,8 @@ export interface RulesetInput {
   seed: number;
   /** Table name, default "appliance". */
   table?: string;
+  /** Released buckets still forwarded to their new owners. */
+  handoff?: HandoffEntry[];
 }
 
 /** Counter of new flows a rule accepted on this host. */
@@ -81,8 +110,9 @@ export function renderRuleset(input: RulesetInput): string {
   const { config, plan } = checkInput(input);
   const table = input.table ?? DEFAULT_TABLE;
   const rules = orderRules(config.rules);
-  const multiple = plan.accepting ? rules.filter((r) => r.mode === "multiple") : [];
+  const multiple = rules.filter((r) => r.mode === "multiple");
   const ip = config.clusterIp;
+  const mac = clusterMac(ip);
   const out: string[] = [
     `# appliance dataplane, epoch ${plan.epoch}: generated, do not edit`,
     `add table netdev ${table} { flags owner; }`,
@@ -97,21 +127,31 @@ export function renderRuleset(input: RulesetInput): string {
     `\t\tip daddr ${ip} meta pkttype != host counter name "${INGRESS_COUNTER}" meta pkttype set host`,
     `\t}`,
     `}`,
-    `add table inet ${table} { flags owner; }`,
-    `delete table inet ${table}`,
-    `table inet ${table} {`,
+    `add table ${FILTER_FAMILY} ${table} { flags owner; }`,
+    `delete table ${FILTER_FAMILY} ${table}`,
+    `table ${FILTER_FAMILY} ${table} {`,
     `\tflags owner`,
     ``,
   ];
   for (const r of rules) out.push(`\tcounter ${ruleCounter(r.id)} {}`);
-  for (const name of [OUTSIDE_RULES_COUNTER, ...DROP_COUNTERS]) out.push(`\tcounter ${name} {}`);
+  for (const name of [OUTSIDE_RULES_COUNTER, HANDED_IN_COUNTER, HANDED_OFF_COUNTER]) {
+    out.push(`\tcounter ${name} {}`);
+  }
+  for (const name of DROP_COUNTERS) out.push(`\tcounter ${name} {}`);
   out.push(``);
   for (const r of multiple) {
-    out.push(`\tset owned_${r.id} {`, `\t\ttype mark`, `\t\tflags interval,timeout`);
-    const elements = renderElements(plan.owned[r.id] ?? [], config.buckets, input.leaseMs);
-    if (elements.length > 0) out.push(...wrap(`\t\telements = {`, elements, `\t\t}`, 2));
+    if (plan.accepting) {
+      out.push(`\tset owned_${r.id} {`, `\t\ttype mark`, `\t\tflags interval,timeout`);
+      const elements = renderElements(plan.owned[r.id] ?? [], config.buckets, input.leaseMs);
+      if (elements.length > 0) out.push(...wrap(`\t\telements = {`, elements, `\t\t}`, 2));
+      out.push(`\t}`, ``);
+    }
+    out.push(`\tmap handoff_${r.id} {`, `\t\ttype mark : ipv4_addr`, `\t\tflags interval,timeout`);
+    const handoff = renderHandoffElements(input, r.id);
+    if (handoff.length > 0) out.push(...wrap(`\t\telements = {`, handoff, `\t\t}`, 2));
     out.push(`\t}`, ``);
   }
+  const refuse = plan.accepting ? undefined : drop("drop_not_accepting");
   out.push(
     `\tchain prerouting {`,
     `\t\ttype filter hook prerouting priority -150; policy accept;`,
@@ -122,14 +162,23 @@ export function renderRuleset(input: RulesetInput): string {
     `\t\tct state established,related accept`,
     `\t\tct state invalid ${drop("drop_invalid")}`,
   );
-  if (!plan.accepting) {
-    out.push(`\t\t${drop("drop_not_accepting")}`, `\t}`, `}`);
+  if (!plan.accepting && !plan.joining && multiple.length === 0) {
+    out.push(`\t\t${refuse}`, `\t}`, `}`);
     return out.join("\n") + "\n";
   }
   out.push(`\t\ttcp flags & (fin | syn | rst | ack) != syn ${drop("drop_not_syn")}`);
-  for (const r of rules) out.push(`\t\t${match(r)} ${verdict(r, plan)}`);
+  if (plan.accepting || plan.joining) {
+    out.push(`\t\tether daddr != ${mac} counter name "${HANDED_IN_COUNTER}" accept`);
+  }
+  for (const r of rules) {
+    out.push(
+      `\t\t${match(r)} ${r.mode === "multiple" ? `goto rule_${r.id}` : refuse ?? verdict(r, plan)}`,
+    );
+  }
   out.push(
-    plan.defaultHost
+    refuse
+      ? `\t\t${refuse}`
+      : plan.defaultHost
       ? `\t\tcounter name "${OUTSIDE_RULES_COUNTER}" accept`
       : `\t\t${drop("drop_not_default_host")}`,
     `\t}`,
@@ -139,13 +188,40 @@ export function renderRuleset(input: RulesetInput): string {
       ``,
       `\tchain rule_${r.id} {`,
       `\t\tmeta mark set jhash ${hashKey(r)} mod ${config.buckets} seed ${hex(input.seed)}`,
-      `\t\tmeta mark @owned_${r.id} counter name "${ruleCounter(r.id)}" accept`,
-      `\t\t${drop("drop_not_owned")}`,
+    );
+    if (plan.accepting) {
+      out.push(`\t\tmeta mark @owned_${r.id} counter name "${ruleCounter(r.id)}" accept`);
+    }
+    out.push(
+      `\t\tether daddr ${mac} dup to meta mark map @handoff_${r.id} device "${input.iface}" ` +
+        `counter name "${HANDED_OFF_COUNTER}" drop`,
+      `\t\t${refuse ?? drop("drop_not_owned")}`,
       `\t}`,
     );
   }
   out.push(`}`);
   return out.join("\n") + "\n";
+}
+
+/**
+ * The batch that replaces the hand-off entries (flush and re-add, so entries for one bucket
+ * never overlap): one per `multiple` rule, with each entry's remaining timeout.
+ */
+export function renderHandoffUpdate(input: RulesetInput): string {
+  const { config } = checkInput(input);
+  const table = input.table ?? DEFAULT_TABLE;
+  const out: string[] = [];
+  for (const r of orderRules(config.rules)) {
+    if (r.mode !== "multiple") continue;
+    out.push(`flush map ${FILTER_FAMILY} ${table} handoff_${r.id}`);
+    const elements = renderHandoffElements(input, r.id);
+    if (elements.length > 0) {
+      out.push(
+        ...wrap(`add element ${FILTER_FAMILY} ${table} handoff_${r.id} {`, elements, `}`, 0),
+      );
+    }
+  }
+  return out.length > 0 ? out.join("\n") + "\n" : "";
 }
 
 /**
@@ -160,10 +236,12 @@ export function renderLeaseRefresh(input: RulesetInput): string {
   const out: string[] = [];
   for (const r of orderRules(config.rules)) {
     if (r.mode !== "multiple") continue;
-    out.push(`flush set inet ${table} owned_${r.id}`);
+    out.push(`flush set ${FILTER_FAMILY} ${table} owned_${r.id}`);
     const elements = renderElements(plan.owned[r.id] ?? [], config.buckets, input.leaseMs);
     if (elements.length > 0) {
-      out.push(...wrap(`add element inet ${table} owned_${r.id} {`, elements, `}`, 0));
+      out.push(
+        ...wrap(`add element ${FILTER_FAMILY} ${table} owned_${r.id} {`, elements, `}`, 0),
+      );
     }
   }
   return out.length > 0 ? out.join("\n") + "\n" : "";
@@ -172,7 +250,7 @@ export function renderLeaseRefresh(input: RulesetInput): string {
 /** Deletes both tables (they must exist: the applier sends this only after an apply). */
 export function renderTeardown(table: string = DEFAULT_TABLE): string {
   checkTable(table);
-  return `delete table netdev ${table}\ndelete table inet ${table}\n`;
+  return `delete table netdev ${table}\ndelete table ${FILTER_FAMILY} ${table}\n`;
 }
 
 /**
@@ -182,7 +260,8 @@ export function renderTeardown(table: string = DEFAULT_TABLE): string {
 export function renderLeftoverCleanup(listing: string, table: string = DEFAULT_TABLE): string {
   checkTable(table);
   const found = new Set(listing.split("\n").map((l) => l.trim()));
-  return ["netdev", "inet", "arp"]
+  // `inet`: where versions before the hand-off kept the filter table.
+  return ["netdev", FILTER_FAMILY, "inet", "arp"]
     .filter((family) => found.has(`table ${family} ${table}`))
     .map((family) => `delete table ${family} ${table}\n`)
     .join("");
@@ -221,6 +300,28 @@ function renderElements(buckets: number[], count: number, leaseMs: number): stri
   return collapse(buckets).map(([lo, hi]) =>
     `${lo === hi ? lo : `${lo}-${hi}`} timeout ${leaseMs}ms`
   );
+}
+
+/** A rule's hand-off entries as map elements: runs of buckets per (peer, timeout). */
+function renderHandoffElements(input: RulesetInput, rule: string): string[] {
+  const groups = new Map<string, number[]>();
+  for (const e of input.handoff ?? []) {
+    if (e.rule !== rule) continue;
+    if (!isIPv4(e.to)) throw new Error(`hand-off address "${e.to}" is not an IPv4 address`);
+    if (!Number.isInteger(e.timeoutMs) || e.timeoutMs < 1) {
+      throw new Error(`hand-off timeout must be a whole number of ms above 0, got ${e.timeoutMs}`);
+    }
+    const key = `${e.timeoutMs} ${e.to}`;
+    groups.set(key, [...groups.get(key) ?? [], e.bucket]);
+  }
+  const out: string[] = [];
+  for (const [key, buckets] of groups) {
+    const [timeout, to] = key.split(" ");
+    for (const el of renderElements(buckets, input.config.buckets, Number(timeout))) {
+      out.push(`${el} : ${to}`);
+    }
+  }
+  return out;
 }
 
 /** `head` (indented by `depth` tabs) then the items: on one line if short, else wrapped under it. */

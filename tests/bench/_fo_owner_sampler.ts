@@ -2,7 +2,7 @@
  * Samples which buckets each host's kernel accepts, for `bench:failover`'s duplicate-owner
  * check: a separate process, started in the root namespace, that enters each host's
  * network namespace once (setns on its JS thread) to open one libnftables context there,
- * then lists `inet appliance <set>` in every namespace every --period-ms.
+ * then lists `ip appliance <set>` in every namespace every --period-ms.
  *
  *   deno run -A _fo_owner_sampler.ts --set owned_default [--buckets 1024] [--period-ms 20]
  *     [--duration-ms 10000] [--count 5000] NS…
@@ -179,7 +179,7 @@ function main(args: string[]): number {
   const o = parse(args);
   const ctxs = openIn(o.namespaces);
   const list = (ctx: Libnftables): Ranges => {
-    const r = ctx.run(`list set inet appliance ${o.set}`, { json: true });
+    const r = ctx.run(`list set ip appliance ${o.set}`, { json: true });
     return r.ok ? parseSet(r.output) : [];
   };
   let stop = false;

@@ -3,7 +3,14 @@
  * effect, so the others may take them at once instead of after a convergence round.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { agreeing, convergedNode, hostId } from "../../_fakes/cluster_fixtures.ts";
+import {
+  addressOf,
+  agreeing,
+  convergedNode,
+  hostId,
+  makeConfig,
+  NodeHarness,
+} from "../../_fakes/cluster_fixtures.ts";
 import { FLAG_LEAVING } from "../../../agent/cluster/heartbeat_codec.ts";
 import { ownedBy } from "../../../agent/cluster/bucket_map.ts";
 
@@ -33,4 +40,55 @@ Deno.test("a peer that stops by timeout (a crash) is taken over only once the cl
   h.hear(hostId(2), { ...agreeing(h.state.view), heard: 0b011 }, 520);
   assertEquals(h.state.converged, true);
   assertEquals(h.state.lastPlan?.owned.default, ownedBy(h.state.view.maps.default, hostId(1)));
+});
+
+Deno.test("a drainstop hands each released bucket to the address of its new owner", () => {
+  const h = convergedNode(3);
+  const mine = ownedBy(h.state.view.maps.default, hostId(1));
+  const r = h.command("drainstop", 260);
+  const apply = r.effects.find((e) => e.kind === "applyBuckets");
+  assert(apply?.kind === "applyBuckets" && apply.plan.owned.default.length === 0, "all released");
+  const handoff = apply.handoff?.default ?? [];
+  assertEquals(handoff.map((x) => x.bucket), mine, "every bucket it held, once");
+  for (const { bucket, to } of handoff) {
+    const owner = h.state.view.maps.default[bucket];
+    assert(owner !== hostId(1), `bucket ${bucket} still maps to the drained host`);
+    assertEquals(to, addressOf(h.state.config, owner));
+  }
+  assert(new Set(handoff.map((x) => x.to)).size === 2, "split between h2 and h3");
+});
+
+Deno.test("buckets gained, or lost to no live peer, are not handed off", () => {
+  const h = convergedNode(3);
+  const gained = h.hear(C, { ...agreeing(h.state.view), flags: FLAG_LEAVING }, 260);
+  const apply = gained.effects.find((e) => e.kind === "applyBuckets");
+  assert(apply?.kind === "applyBuckets", "h1 took the leaver's buckets");
+  assertEquals(apply.handoff, undefined);
+});
+
+Deno.test("failover mode hands nothing off: one host holds the whole cluster IP", () => {
+  const h = convergedNode(3, { mode: "failover" });
+  const r = h.command("drainstop", 260);
+  for (const e of r.effects) if (e.kind === "applyBuckets") assertEquals(e.handoff, undefined);
+});
+
+Deno.test("no hand-off while a peer announces a view that is neither ours nor the agreed one", () => {
+  const h = convergedNode(3);
+  // C announces some other view (as after a partition heals): its owners may differ.
+  h.hear(C, { ...agreeing(h.state.view), viewDigest: new Uint8Array(32).fill(7) }, 260);
+  const r = h.command("drainstop", 270);
+  const apply = r.effects.find((e) => e.kind === "applyBuckets");
+  assert(apply?.kind === "applyBuckets" && apply.plan.owned.default.length === 0, "released");
+  assertEquals(apply.handoff, undefined);
+});
+
+Deno.test("a newcomer fetching the map plans to take forwarded flows, not yet its own", () => {
+  const h = new NodeHarness(makeConfig(3));
+  h.tick(0);
+  h.hear(hostId(2), agreeing(convergedNode(3).state.view), 10);
+  assertEquals(h.state.awaitingMap, true);
+  assertEquals(h.state.lastPlan?.accepting, false);
+  assertEquals(h.state.lastPlan?.joining, true);
+  h.command("suspend", 20);
+  assertEquals(h.state.lastPlan?.joining, undefined, "a suspended newcomer takes nothing");
 });

@@ -9,6 +9,7 @@ import {
   parseCounters,
 } from "../../../agent/dataplane/nft_rule_applier.ts";
 import {
+  renderHandoffUpdate,
   renderLeaseRefresh,
   renderRuleset,
   renderTeardown,
@@ -127,7 +128,7 @@ Deno.test("apply() with other buckets and the same structure sends only the set 
   await a.apply(moved);
   const sent = runner.take();
   assert.deepEqual(sent, [renderLeaseRefresh(input(moved))]);
-  assert.match(sent[0], /^flush set inet appliance owned_web\nflush set inet appliance owned_def/);
+  assert.match(sent[0], /^flush set ip appliance owned_web\nflush set ip appliance owned_def/);
 });
 
 Deno.test("apply() reinstalls the full ruleset when the rule structure changes", async () => {
@@ -237,9 +238,10 @@ Deno.test("counters() adds up what replaced tables counted", async () => {
   assert.deepEqual(await a.counters(), {});
   await a.apply(base);
   runner.counters = [
-    { family: "inet", table: "appliance", name: "rule_web", packets: 3, bytes: 180 },
+    { family: "ip", table: "appliance", name: "rule_web", packets: 3, bytes: 180 },
     { family: "netdev", table: "appliance", name: "ingress_set_host", packets: 9, bytes: 540 },
-    { family: "inet", table: "other", name: "rule_web", packets: 100, bytes: 1 },
+    { family: "ip", table: "other", name: "rule_web", packets: 100, bytes: 1 },
+    { family: "inet", table: "appliance", name: "rule_web", packets: 100, bytes: 1 },
   ];
   assert.deepEqual(await a.counters(), {
     rule_web: { packets: 3, bytes: 180 },
@@ -248,7 +250,7 @@ Deno.test("counters() adds up what replaced tables counted", async () => {
   clock.advance(1);
   await a.apply({ ...base, defaultHost: false }); // full apply: the kernel's counters restart
   runner.counters = [
-    { family: "inet", table: "appliance", name: "rule_web", packets: 1, bytes: 60 },
+    { family: "ip", table: "appliance", name: "rule_web", packets: 1, bytes: 60 },
   ];
   assert.deepEqual(await a.counters(), {
     rule_web: { packets: 4, bytes: 240 },
@@ -263,9 +265,58 @@ Deno.test("parseCounters() reads nft -j output, one document per line", () => {
         counter: { family, name, table: "appliance", handle: 2, packets: 1, bytes: 2 },
       }],
     });
-  const json = `${doc("a", "inet")}\n${doc("b", "netdev")}\n${doc("c", "ip")}\n`;
+  const json = `${doc("a", "ip")}\n${doc("b", "netdev")}\n${doc("c", "inet")}\n`;
   assert.deepEqual(parseCounters(json, "appliance"), {
     a: { packets: 1, bytes: 2 },
     b: { packets: 1, bytes: 2 },
   });
+});
+
+Deno.test("apply() with a hand-off releases and forwards the buckets in one script", async () => {
+  const { runner, clock, make } = setup();
+  const a = make();
+  await a.apply(base);
+  runner.take();
+  clock.advance(1);
+  const moved = { ...base, owned: { ...base.owned, web: [1] } };
+  await a.apply(moved, { web: [{ bucket: 2, to: "10.0.0.2" }, { bucket: 3, to: "10.0.0.3" }] });
+  const handoff = [
+    { rule: "web", bucket: 2, to: "10.0.0.2", timeoutMs: 400 },
+    { rule: "web", bucket: 3, to: "10.0.0.3", timeoutMs: 400 },
+  ];
+  const want = { ...input(moved), handoff };
+  assert.deepEqual(runner.take(), [renderLeaseRefresh(want) + renderHandoffUpdate(want)]);
+
+  // 150 ms later bucket 1 goes too: the earlier entries keep their own remaining time.
+  clock.advance(150);
+  const none = { ...base, owned: { ...base.owned, web: [] } };
+  await a.apply(none, { web: [{ bucket: 1, to: "10.0.0.2" }] });
+  const [script] = runner.take();
+  assert.match(
+    script,
+    /handoff_web \{\n\t2 timeout 250ms : 10\.0\.0\.2, 3 timeout 250ms : 10\.0\.0\.3, 1 timeout 400ms : 10\.0\.0\.2\n\}/,
+  );
+
+  // A full install 300 ms later carries only the entry still running, with what is left.
+  clock.advance(300);
+  await a.apply({ ...none, defaultHost: false });
+  const full = runner.take().at(-1)!;
+  assert.match(full, /elements = \{ 1 timeout 100ms : 10\.0\.0\.2 \}/);
+  assert.doesNotMatch(full, /: 10\.0\.0\.3/);
+});
+
+Deno.test("a bucket owned again, or cleared, is no longer handed off", async () => {
+  const { runner, clock, make } = setup({ handoffMs: 1000 });
+  const a = make();
+  await a.apply(base);
+  clock.advance(1);
+  const released = { ...base, owned: { ...base.owned, web: [] } };
+  await a.apply(released, { web: [1, 2, 3].map((bucket) => ({ bucket, to: "10.0.0.2" })) });
+  clock.advance(1);
+  await a.apply({ ...base, owned: { ...base.owned, web: [2] }, defaultHost: false });
+  const full = runner.take().at(-1)!;
+  assert.match(full, /elements = \{ 1 timeout 999ms : 10\.0\.0\.2, 3 timeout 999ms : /);
+  await a.clear();
+  await a.apply({ ...base, defaultHost: false });
+  assert.doesNotMatch(runner.take().at(-1)!, /: 10\.0\.0\.2/);
 });

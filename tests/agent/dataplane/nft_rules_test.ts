@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import {
   collapse,
+  type HandoffEntry,
   orderRules,
+  renderHandoffUpdate,
   renderLeaseRefresh,
   renderLeftoverCleanup,
   renderRuleset,
@@ -76,11 +78,69 @@ Deno.test("renderRuleset() renders single, disabled and both-protocol rules", as
   await golden("modes.nft", renderRuleset(modes));
 });
 
-Deno.test("renderRuleset() accepts only established flows when not accepting", async () => {
-  await golden(
-    "not_accepting.nft",
-    renderRuleset({ ...affinities, plan: { ...affinities.plan, accepting: false } }),
+/** What a drainstop leaves: buckets of two rules forwarded to two peers, 400 and 120 ms left. */
+const draining: RulesetInput = {
+  ...affinities,
+  plan: { ...affinities.plan, accepting: false },
+  handoff: [
+    ...[3, 4, 5, 6, 7, 9].map((bucket) => ({
+      rule: "web",
+      bucket,
+      to: "198.18.0.12",
+      timeoutMs: 400,
+    })),
+    { rule: "web", bucket: 12, to: "198.18.0.13", timeoutMs: 400 },
+    { rule: "web", bucket: 13, to: "198.18.0.13", timeoutMs: 120 },
+    { rule: "dns", bucket: 0, to: "198.18.0.13", timeoutMs: 400 },
+  ],
+};
+
+Deno.test("renderRuleset() when not accepting: established flows, and new ones forwarded to the new owners", async () => {
+  const text = renderRuleset(draining);
+  await golden("not_accepting.nft", text);
+  assert.doesNotMatch(text, /@owned_|accept_handed_in" accept/, "takes no new flow itself");
+  assert.match(text, /map handoff_web \{[^}]*3-7 timeout 400ms : 198\.18\.0\.12, /);
+  assert.match(text, /13 timeout 120ms : 198\.18\.0\.13/);
+});
+
+Deno.test("renderRuleset() for a newcomer fetching the map takes only forwarded flows", () => {
+  const text = renderRuleset({ ...affinities, plan: plan({ accepting: false, joining: true }) });
+  assert.match(
+    text,
+    /!= syn counter name "drop_not_syn" drop\n\t\tether daddr != 03:bf:c6:12:00:0a counter name "accept_handed_in" accept\n/,
   );
+  assert.doesNotMatch(text, /@owned_|accept_outside_rules" accept/);
+  assert.match(text, /counter name "drop_not_accepting" drop\n\t\}\n\n\tchain rule_dns/);
+});
+
+Deno.test("renderRuleset() with no multiple rule, when not accepting, drops every new flow", () => {
+  const text = renderRuleset({
+    ...modes,
+    config: config([rule("mail", "tcp", 25, 25, "single")]),
+    plan: plan({ accepting: false }),
+  });
+  assert.match(
+    text,
+    /ct state invalid counter name "drop_invalid" drop\n\t\tcounter name "drop_not_accepting" drop\n\t\}/,
+  );
+  assert.doesNotMatch(text, /handoff|dup to/);
+});
+
+Deno.test("renderHandoffUpdate() replaces every rule's hand-off entries in one batch", async () => {
+  const text = renderHandoffUpdate(draining);
+  await golden("handoff_update.nft", text);
+  assert.match(renderHandoffUpdate(affinities), /^flush map ip appliance handoff_dns\nflush map/);
+});
+
+Deno.test("hand-off entries with a bad address, timeout or bucket are refused", () => {
+  const bad = (e: Partial<HandoffEntry>) => () =>
+    renderHandoffUpdate({
+      ...affinities,
+      handoff: [{ rule: "web", bucket: 1, to: "198.18.0.12", timeoutMs: 400, ...e }],
+    });
+  assert.throws(bad({ to: "198.18.0.12; flush ruleset" }), /hand-off address .* is not an IPv4/);
+  assert.throws(bad({ timeoutMs: 0 }), /hand-off timeout must be a whole number/);
+  assert.throws(bad({ bucket: 1024 }), /bucket 1024 is outside 0\.\.1023/);
 });
 
 Deno.test("renderRuleset() declares an owned set without elements when no bucket is owned", async () => {
@@ -113,7 +173,7 @@ Deno.test("renderLeaseRefresh() is empty when there is nothing to renew", () => 
 
 Deno.test("renderTeardown() deletes both tables by name", async () => {
   await golden("teardown.nft", renderTeardown());
-  assert.equal(renderTeardown("t1"), "delete table netdev t1\ndelete table inet t1\n");
+  assert.equal(renderTeardown("t1"), "delete table netdev t1\ndelete table ip t1\n");
 });
 
 Deno.test("collapse() joins consecutive buckets into inclusive runs", () => {
@@ -179,7 +239,12 @@ Deno.test("renderLeftoverCleanup() deletes only the tables with the exact name",
   assert.equal(renderLeftoverCleanup(listing), "delete table netdev appliance\n");
   assert.equal(renderLeftoverCleanup("table inet x\n"), "");
   assert.equal(
-    renderLeftoverCleanup("table netdev appliance\ntable inet appliance\n"),
-    "delete table netdev appliance\ndelete table inet appliance\n",
+    renderLeftoverCleanup("table netdev appliance\ntable ip appliance\n"),
+    "delete table netdev appliance\ndelete table ip appliance\n",
+  );
+  // An `inet` table: what versions before the hand-off left behind.
+  assert.equal(
+    renderLeftoverCleanup("table inet appliance\ntable arp appliance\n"),
+    "delete table inet appliance\ndelete table arp appliance\n",
   );
 });
