@@ -6,6 +6,7 @@ import { Driver } from "./driver.ts";
 import { initialState } from "./cluster/node_state.ts";
 import type { AdminState } from "./cluster/node_state.ts";
 import type { ClusterConfig } from "./cluster/config.ts";
+import { servePeerApi } from "./peer/peer_server.ts";
 import { createPeerApp } from "./peer/peer_app.ts";
 import { createControlApp } from "./control/control_app.ts";
 import type { HttpsPeerClient } from "./adapters/https_peer_client.ts";
@@ -141,8 +142,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     now: () => Date.now(),
   });
   const listen = o.peerListen ?? { hostname: m.identity.address, port: m.config.peerPort };
-  const peerServer = Deno.serve(
-    { ...listen, cert: m.hostCert, key: m.hostKey, onListen: () => {} },
+  const peerServer = await servePeerApi(
+    { ...listen, cert: m.hostCert, key: m.hostKey },
     peerApp.fetch,
   );
 
