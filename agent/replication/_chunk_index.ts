@@ -17,6 +17,8 @@ export interface ChunkLoc {
   content: Hash;
   offset: number;
   size: number;
+  /** Read once and found to match (ObjectStore.readChunk then trusts it while the inode is untouched). */
+  checked?: boolean;
 }
 
 export class ChunkIndex {

@@ -76,22 +76,37 @@ export async function writeAll(f: Deno.FsFile, bytes: Uint8Array): Promise<void>
   while (off < bytes.length) off += await f.write(bytes.subarray(off));
 }
 
-/** Reads exactly `size` bytes at `offset`, or undefined if the file is shorter or absent. */
-export async function readAt(
+/**
+ * A slice of a file with synchronous calls (open, fstat, pread, close: ~15 µs from the page
+ * cache, against ~300 µs as four async ops), for reads of at most a chunk: `size` bytes at
+ * `offset`, or with `size` undefined the whole file if it has at most `max` bytes. Also
+ * the file's mtime. Undefined if the file is absent, shorter, or larger than `max`.
+ */
+export function readSliceSync(
   path: string,
   offset: number,
-  size: number,
-): Promise<Uint8Array | undefined> {
+  size: number | undefined,
+  max: number,
+): { bytes: Uint8Array; mtimeMs: number } | undefined {
   let f: Deno.FsFile;
   try {
-    f = await Deno.open(path, { read: true });
+    f = Deno.openSync(path, { read: true });
   } catch (e) {
     if (isNotFound(e)) return undefined;
     throw e;
   }
   try {
-    if (offset > 0) await f.seek(offset, Deno.SeekMode.Start);
-    return await readFull(f, size);
+    const st = f.statSync();
+    const want = size ?? st.size;
+    if (want > max || offset + want > st.size) return undefined;
+    if (offset > 0) f.seekSync(offset, Deno.SeekMode.Start);
+    const buf = new Uint8Array(want);
+    for (let got = 0; got < want;) {
+      const n = f.readSync(buf.subarray(got));
+      if (n === null || n === 0) return undefined;
+      got += n;
+    }
+    return { bytes: buf, mtimeMs: st.mtime?.getTime() ?? NaN };
   } finally {
     f.close();
   }
@@ -145,7 +160,9 @@ export async function cooperate(): Promise<void> {
 /** Runs at most `n` async tasks at a time; queued callers wait their turn (FIFO). */
 export class Limiter {
   #free: number;
-  #queue: (() => void)[] = [];
+  /** Waiting callers, FIFO from #head (no Array.shift: O(n) on a long queue). */
+  #queue: ((() => void) | undefined)[] = [];
+  #head = 0;
 
   constructor(n: number) {
     this.#free = Math.max(1, n);
@@ -159,9 +176,12 @@ export class Limiter {
       await cooperate();
       return r;
     } finally {
-      const next = this.#queue.shift();
-      if (next) next();
-      else this.#free++;
+      const next = this.#queue[this.#head];
+      if (next) {
+        this.#queue[this.#head++] = undefined;
+        if (this.#head === this.#queue.length) this.#queue = [], this.#head = 0;
+        next();
+      } else this.#free++;
     }
   }
 }
@@ -230,16 +250,21 @@ export async function mapLimit<T, R>(
   return out;
 }
 
-/** SHA-256 (hex) of a file, read in 1 MiB slices with `cooperate()` between them. */
+/**
+ * SHA-256 (hex) of a file, read in slices with `cooperate()` between them. One buffer per
+ * call, 64 KiB and 1 MiB once a read fills it: a fresh 1 MiB buffer per slice (zeroed by
+ * the allocator) cost more than the hashing itself for files of tens of KiB.
+ */
 export async function hashFile(path: string): Promise<string> {
   const h = createHash("sha256");
   const f = await Deno.open(path, { read: true });
   try {
+    let buf = new Uint8Array(64 << 10);
     for (;;) {
-      const buf = new Uint8Array(1 << 20);
       const n = await f.read(buf);
       if (n === null) break;
       h.update(buf.subarray(0, n));
+      if (n === buf.length && buf.length < 1 << 20) buf = new Uint8Array(1 << 20);
       await cooperate();
     }
   } finally {

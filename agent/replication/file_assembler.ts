@@ -12,8 +12,13 @@
  *                                                        `parallel` requests at once
  *     all chunks written ─▶ whole-file SHA-256 ─▶ installFile (rename into files/)
  *
- * Files of one chunk skip the .part: their bytes are written once and installed. A file
- * finished is installed at once, so an interrupted sync keeps its progress.
+ * Files of one chunk skip the .part: their bytes are written once and installed (not
+ * hashed again when the chunk hash is the file hash: it was verified on arrival). Files of
+ * several chunks up to IN_MEMORY_FILE_BYTES with no leftover .part are assembled in a
+ * buffer (IN_MEMORY_BUDGET_BYTES in all, past it a .part), hashed once and installed
+ * without the .part's open/seek/write per chunk and the re-read; if the run fails, those
+ * still incomplete are written to their .part, so a retry resumes them. A file finished
+ * is installed at once, so an interrupted sync keeps its progress.
  */
 import type { ContentStore } from "./content_store.ts";
 import { type ChunkRef, type FileEntry, type Hash, hashBytes } from "./tree.ts";
@@ -53,6 +58,11 @@ export interface InstallResult {
   localBytes: number;
 }
 
+/** Multi-chunk files up to this size are assembled in memory rather than in a .part file. */
+export const IN_MEMORY_FILE_BYTES = 1 << 20;
+/** Bytes of files being assembled in memory at once; past it, files go through a .part. */
+export const IN_MEMORY_BUDGET_BYTES = 32 << 20;
+
 /** At most this many chunks per request, whatever their size. */
 const MAX_BATCH_CHUNKS = 1024;
 /** Files being finished (hashed, installed) at once. */
@@ -66,6 +76,9 @@ interface Group {
   chunks: ChunkRef[];
   /** Chunks not written yet. */
   left: number;
+  /** Small, no leftover .part: assembled in a buffer, allocated at its first chunk. */
+  memory?: boolean;
+  buffer?: Uint8Array;
 }
 
 interface Want {
@@ -85,6 +98,7 @@ export async function installFiles(
     await a.run(entries, fetch);
   } catch (e) {
     await a.pool.drain().catch(() => {});
+    await a.spill().catch(() => {});
     throw e;
   }
   return a.result;
@@ -95,6 +109,8 @@ class Assembly {
   readonly pool = new TaskPool(FINISHING);
   #progress: InstallProgress = { bytesDone: 0, chunksDone: 0, filesDone: 0 };
   #wants = new Map<Hash, Want>();
+  #inMemory = 0;
+  #buffered = new Set<Group>();
   readonly #store: ContentStore;
   readonly #opts: InstallOptions;
 
@@ -127,6 +143,7 @@ class Assembly {
     await this.pool.drain();
     const missing = [...this.#wants].filter(([, w]) => !w.done);
     if (missing.length > 0) {
+      await this.spill();
       const files = new Set(missing.flatMap(([, w]) => w.targets.map((t) => t.group.hash))).size;
       throw new Error(
         `${missing.length} chunk(s) of ${files} file(s) were not delivered by any source ` +
@@ -164,10 +181,14 @@ class Assembly {
     }
   }
 
-  /** Reuses a leftover .part of the right size (its good chunks count as written), or makes a new one. */
+  /**
+   * Reuses a leftover .part of the right size (its good chunks count as written), or
+   * makes a new one; a small file without one is assembled in memory instead (see #write).
+   */
   async #openPart(g: Group, have: boolean[]): Promise<void> {
     const part = this.#store.stagingPath(g.hash);
     const st = await lstatOrUndefined(part);
+    if (!st && g.size <= IN_MEMORY_FILE_BYTES) return void (g.memory = true);
     if (st?.isFile && st.size === g.size) {
       const f = await Deno.open(part, { read: true });
       try {
@@ -205,7 +226,23 @@ class Assembly {
       this.#advance(bytes.length);
       return await this.pool.add(() => this.#finish(g, bytes));
     }
-    const f = await Deno.open(this.#store.stagingPath(g.hash), { write: true });
+    if (g.memory && !g.buffer && this.#inMemory + g.size <= IN_MEMORY_BUDGET_BYTES) {
+      g.buffer = new Uint8Array(g.size);
+      this.#inMemory += g.size;
+      this.#buffered.add(g);
+    }
+    if (g.buffer) {
+      g.buffer.set(bytes, offset);
+      this.#advance(bytes.length);
+      if (--g.left === 0) {
+        const whole = g.buffer;
+        this.#release(g);
+        await this.pool.add(() => this.#finish(g, whole, true));
+      }
+      return;
+    }
+    // A small file over the memory budget has no .part yet: its last chunk sets its size.
+    const f = await Deno.open(this.#store.stagingPath(g.hash), { write: true, create: g.memory });
     try {
       await f.seek(offset, Deno.SeekMode.Start);
       await writeAll(f, bytes);
@@ -216,15 +253,27 @@ class Assembly {
     if (--g.left === 0) await this.pool.add(() => this.#finish(g, undefined));
   }
 
-  /** Installs every entry of `g`: from `bytes` (one chunk), the .part, or an installed copy. */
-  async #finish(g: Group, bytes: Uint8Array | undefined): Promise<void> {
+  /**
+   * Installs every entry of `g`: from `bytes` (one chunk, or the file assembled in memory
+   * when `assembled`), the .part, or an installed copy. Bytes of a one-chunk file whose
+   * chunk hash is the file hash were verified on arrival and are not hashed again.
+   */
+  async #finish(g: Group, bytes: Uint8Array | undefined, assembled = false): Promise<void> {
     const s = this.#store, [first, ...rest] = g.entries;
     let src = s.findContent(g.hash);
     const copies = src ? g.entries : rest;
     if (src) this.result.localBytes += g.size * g.entries.length;
     else if (bytes || g.size === 0) {
       bytes ??= new Uint8Array(0);
-      if (hashBytes(bytes) !== g.hash) throw new Error(`chunk ${g.hash} does not match its hash`);
+      const verified = g.chunks.length === 1 && g.chunks[0].hash === g.hash;
+      const got = verified ? g.hash : hashBytes(bytes);
+      if (got !== g.hash && assembled) {
+        throw new Error(
+          `file ${g.hash} assembled from its ${g.chunks.length} chunks hashes to ${got}: the ` +
+            `tree's chunk list is wrong (a fault of the exporter)`,
+        );
+      }
+      if (got !== g.hash) throw new Error(`chunk ${g.hash} does not match its hash`);
       await s.installBytes(first, bytes);
       await cooperate();
     } else {
@@ -247,6 +296,22 @@ class Assembly {
     }
     this.#progress.filesDone += g.entries.length;
     this.#opts.onProgress?.({ ...this.#progress });
+  }
+
+  #release(g: Group): void {
+    if (!g.buffer) return;
+    this.#inMemory -= g.size;
+    this.#buffered.delete(g);
+    g.buffer = undefined;
+  }
+
+  /** Writes the files still being assembled in memory to their .part files (for a retry). */
+  async spill(): Promise<void> {
+    for (const g of [...this.#buffered]) {
+      const bytes = g.buffer!;
+      this.#release(g);
+      await Deno.writeFile(this.#store.stagingPath(g.hash), bytes);
+    }
   }
 
   #advance(bytes: number): void {

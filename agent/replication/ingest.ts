@@ -40,6 +40,11 @@ import {
   statAt,
 } from "./_scan_state.ts";
 
+/** Files (and symlinks) of one directory handled at once; reads are further bounded by #reads. */
+const FILES_AT_ONCE = 16;
+/** Subdirectories of one directory scanned at once (so at most 2^depth directories are open). */
+const DIRS_AT_ONCE = 2;
+
 export interface ScanOptions {
   /** Files modified after this wall-clock ms are still being written: left for a later scan. */
   stableBeforeMs: number;
@@ -166,7 +171,9 @@ export class SourceIndex {
     const infos = await lstatAll(abs, names);
     const slots: (TreeEntry | undefined)[] = new Array(names.length);
     const stats: Stat4[] = new Array(names.length).fill(NO_STAT);
-    const jobs: Promise<void>[] = [];
+    // Thunks, run below with bounded concurrency: starting every file of a 100k-file tree
+    // at once held a promise, a closure and a FileInfo per file (~300 MB at peak).
+    const jobs: (() => Promise<void>)[] = [], subdirs: (() => Promise<void>)[] = [];
     let linkClimbs = false;
     for (let i = 0; i < names.length; i++) {
       const name = names[i], st = infos[i], path = joinRel(rel, name);
@@ -177,14 +184,14 @@ export class SourceIndex {
         continue;
       }
       if (st.isSymlink) {
-        jobs.push(
+        jobs.push(() =>
           (async () => {
             const target = await this.#io.run(() => Deno.readLink(`${abs}/${name}`));
             const r = resolveLink(rel, target);
             if (!r.ok) return void run.rejected.push({ path, reason: r.reason });
             if (r.climbs) linkClimbs = true;
             slots[i] = { name, type: "symlink", target };
-          })().catch((e) => void run.rejected.push({ path, reason: (e as Error).message })),
+          })().catch((e) => void run.rejected.push({ path, reason: (e as Error).message }))
         );
       } else if (st.isDirectory) {
         const entry: DirEntry = {
@@ -196,28 +203,29 @@ export class SourceIndex {
           bytes: 0,
         };
         if (deep || !this.#dirs.has(path)) {
-          jobs.push(
+          subdirs.push(() =>
             this.#rescan(path, deep, run).then((ok) => {
               if (ok || this.#dirs.has(path)) slots[i] = entry;
-            }),
+            })
           );
         } else slots[i] = entry;
       } else if (st.isFile) {
         const prev = old ? findEntry(old, name) : -1;
-        jobs.push(
+        jobs.push(() =>
           this.#file(path, st, old, prev, run).then(
             (r) => {
               if (r) slots[i] = r.entry, stats[i] = r.stat;
             },
             (e) => void run.rejected.push({ path, reason: `cannot read: ${(e as Error).message}` }),
-          ),
+          )
         );
       } else {
         const reason = `is ${kindOf(st)}: only files, directories and symlinks are replicated`;
         run.rejected.push({ path, reason });
       }
     }
-    await Promise.all(jobs);
+    await mapLimit(jobs, FILES_AT_ONCE, (job) => job());
+    await mapLimit(subdirs, DIRS_AT_ONCE, (job) => job());
 
     const kept: number[] = [];
     for (let i = 0; i < names.length; i++) if (slots[i]) kept.push(i);

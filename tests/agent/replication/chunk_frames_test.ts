@@ -4,6 +4,7 @@ import {
   FLAG_DEFLATE,
   FRAME_HEADER_BYTES,
   FrameDecoder,
+  looksIncompressible,
 } from "../../../agent/replication/chunk_frames.ts";
 import { deflateRawSync } from "node:zlib";
 import { hashBytes } from "../../../agent/replication/tree.ts";
@@ -120,4 +121,15 @@ Deno.test("encodeFrame() refuses a payload beyond 8 MiB", () => {
 
 Deno.test("FrameDecoder rejects random garbage", () => {
   assert.throws(() => new FrameDecoder().push(randomBytes(1000, 77)), /malformed chunk frame/);
+});
+
+Deno.test("looksIncompressible() is true for random bytes only", () => {
+  assert.equal(looksIncompressible(randomBytes(4096, 3)), true);
+  assert.equal(looksIncompressible(text(100).subarray(0, 4096)), false);
+  assert.equal(looksIncompressible(new Uint8Array(4096)), false);
+  // A 1 KiB random block repeated: deflate shrinks it, and its entropy is low enough to try.
+  const block = randomBytes(1024, 4);
+  const repeated = concat([block, block, block, block]);
+  assert.equal(looksIncompressible(repeated), false);
+  assert.ok(deflateRawSync(repeated, { level: 1 }).length < repeated.length * 0.9);
 });

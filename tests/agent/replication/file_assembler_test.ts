@@ -151,6 +151,26 @@ Deno.test("chunks never delivered make installFiles() throw, keeping what is com
   });
 });
 
+Deno.test("a small file assembled in memory is kept in a .part when the run fails, then resumed", async () => {
+  await withStore(async (store) => {
+    const bytes = randomBytes(400_000, 23);
+    const e = fileEntry("small", bytes);
+    assert(e.chunks!.length > 2);
+    const lost = e.chunks![1].hash;
+    await rejects(
+      installFiles(store, [e], fakeSource([bytes], { drop: new Set([lost]) }).fetch),
+      /1 chunk\(s\) of 1 file\(s\) were not delivered/,
+    );
+    assertEquals((await Deno.stat(store.stagingPath(e.hash))).size, bytes.length);
+    const src = fakeSource([bytes]);
+    const r = await installFiles(store, [e], src.fetch);
+    assertEquals(src.asked(), [lost]);
+    assertEquals(r.fetchedChunks, 1);
+    assertEquals(await content(store, e), bytes);
+    assertEquals([...Deno.readDirSync(`${store.root}/staging`)], []);
+  });
+});
+
 Deno.test("a file whose chunks do not make its hash is refused and its .part deleted", async () => {
   await withStore(async (store) => {
     const bytes = randomBytes(500_000, 31);
