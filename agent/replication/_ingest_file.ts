@@ -31,6 +31,11 @@ export interface SourceStat {
   ino: number;
 }
 
+/** Whether a second lstat shows the file other than the scan saw it (written or replaced). */
+function changed(after: Deno.FileInfo, st: SourceStat): boolean {
+  return after.size !== st.size || after.ino !== st.ino || after.mtime?.getTime() !== st.mtimeMs;
+}
+
 /** The file's entry (content now in the store), or undefined if it changed while being read. */
 export async function ingestFile(
   store: ContentStore,
@@ -45,9 +50,7 @@ export async function ingestFile(
   try {
     await Deno.copyFile(abs, tmp);
     const after = await Deno.lstat(abs);
-    if (after.size !== st.size || after.ino !== st.ino || after.mtime?.getTime() !== st.mtimeMs) {
-      return { entry: undefined, read: st.size };
-    }
+    if (changed(after, st)) return { entry: undefined, read: st.size };
     const { size, hash, chunks } = await hashAndChunk(tmp);
     if (size !== st.size) return { entry: undefined, read: size };
     const entry: FileEntry = { name, type: "file", mode, size, mtimeMs: st.mtimeMs, hash };
@@ -103,10 +106,9 @@ async function ingestSmall(
   const small = st.size <= SMALL_FILE_BYTES;
   const bytes = small ? Deno.readFileSync(abs) : await Deno.readFile(abs);
   const after = small ? Deno.lstatSync(abs) : await Deno.lstat(abs);
-  if (
-    bytes.length !== st.size || after.size !== st.size || after.ino !== st.ino ||
-    after.mtime?.getTime() !== st.mtimeMs
-  ) return { entry: undefined, read: bytes.length };
+  if (bytes.length !== st.size || changed(after, st)) {
+    return { entry: undefined, read: bytes.length };
+  }
   const entry: FileEntry = {
     name,
     type: "file",
