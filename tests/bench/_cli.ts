@@ -1,3 +1,5 @@
+import { busyCores } from "./_fo_lab.ts";
+
 /**
  * How every benchmark starts: its flags parsed (a bad one exits 2 naming the problem),
  * --help printed (exit 0), and root required where it builds network namespaces.
@@ -26,4 +28,25 @@ export function benchOptions<O extends object>(
     return 2;
   }
   return o;
+}
+
+/**
+ * The fields every benchmark's JSON starts with: which benchmark, when, on what Deno and
+ * how many cores, how loaded the machine was, and whether it was a --quick run. With
+ * `busyCores`, also the cores already busy before any lab exists (sampled for 1 s).
+ */
+export async function benchHeader(
+  name: string,
+  quick: boolean,
+  o: { busyCores?: boolean } = {},
+): Promise<Record<string, unknown>> {
+  return {
+    bench: name,
+    at: new Date().toISOString(),
+    deno: Deno.version.deno,
+    cores: navigator.hardwareConcurrency,
+    loadavg_at_start: Deno.loadavg(),
+    ...(o.busyCores && { busy_cores_at_start: await busyCores() }),
+    quick,
+  };
 }

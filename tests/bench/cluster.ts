@@ -20,7 +20,7 @@ import { runBusy } from "./_busy.ts";
 import { runIngestStall } from "./_ingest_stall.ts";
 import type { StatsTotal } from "./_lab.ts";
 import { progress, round, summarize } from "./_stats.ts";
-import { benchOptions } from "./_cli.ts";
+import { benchHeader, benchOptions } from "./_cli.ts";
 
 const HELP = `Usage: deno task bench:cluster [--runs N] [--quick]
 
@@ -73,15 +73,7 @@ async function main(args: string[]): Promise<number> {
   const o = benchOptions("bench:cluster", args, parse, HELP);
   if (typeof o === "number") return o;
   const started = performance.now();
-  const head = {
-    bench: "cluster",
-    at: new Date().toISOString(),
-    deno: Deno.version.deno,
-    cores: navigator.hardwareConcurrency,
-    loadavg_at_start: Deno.loadavg(),
-    quick: o.quick,
-    runs: o.runs,
-  };
+  const head = { ...await benchHeader("cluster", o.quick), runs: o.runs };
 
   // In-process first, while no agent competes for the CPU.
   const inProcess = await phase("heartbeat step() in-process", () => benchStep(100_000));

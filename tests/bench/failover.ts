@@ -9,9 +9,8 @@
  */
 import { median, progress, round, summarize } from "./_stats.ts";
 import { runOnce, type RunReport } from "./_fo_measure.ts";
-import { busyCores } from "./_fo_lab.ts";
 import { type Scenario, scenario, SCENARIOS } from "./_fo_scenarios.ts";
-import { benchOptions } from "./_cli.ts";
+import { benchHeader, benchOptions } from "./_cli.ts";
 
 const HELP = `Usage: deno task bench:failover [--runs N] [--quick] [--scenario A,B] [--verbose]
 
@@ -76,14 +75,7 @@ async function main(args: string[]): Promise<number> {
   const started = performance.now();
   const window = o.quick ? { beforeMs: 1500, afterMs: 3000 } : { beforeMs: 2000, afterMs: 4000 };
   const out: Record<string, unknown> = {
-    bench: "failover",
-    at: new Date().toISOString(),
-    deno: Deno.version.deno,
-    cores: navigator.hardwareConcurrency,
-    loadavg_at_start: Deno.loadavg(),
-    // Cores already busy before any lab exists (other work on this machine).
-    busy_cores_at_start: await busyCores(),
-    quick: o.quick,
+    ...await benchHeader("failover", o.quick, { busyCores: true }),
     runs: o.runs,
     setup: {
       hosts: 3,

@@ -6,11 +6,10 @@
  * bytes on the importers' links (veth counters) and, for us, the agents' RSS. Prints one
  * JSON object on stdout; progress on stderr. Targets are reported, never asserted.
  */
-import { benchOptions } from "./_cli.ts";
+import { benchHeader, benchOptions } from "./_cli.ts";
 import { type CaseName, CASES, FULL, QUICK, runCase } from "./_repl_cases.ts";
 import { createReplLab, destroyReplLab, type ReplLab } from "./_repl_lab.ts";
 import { progress, round } from "./_stats.ts";
-import { busyCores } from "./_fo_lab.ts";
 
 const HELP =
   `Usage: deno task bench:replication [--quick] [--cases A,B] [--samples N] [--stabilize MS]
@@ -93,13 +92,7 @@ async function main(args: string[]): Promise<number> {
   const started = performance.now();
   const sizes = o.quick ? QUICK : FULL;
   const out: Record<string, unknown> = {
-    bench: "replication",
-    at: new Date().toISOString(),
-    deno: Deno.version.deno,
-    cores: navigator.hardwareConcurrency,
-    loadavg_at_start: Deno.loadavg(),
-    busy_cores_at_start: await busyCores(),
-    quick: o.quick,
+    ...await benchHeader("replication", o.quick, { busyCores: true }),
     setup: {
       hosts: 3,
       exporter: "h1",

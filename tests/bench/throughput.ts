@@ -6,12 +6,12 @@
  * nothing (where the filter's share of the work is largest). Needs root (namespaces).
  * Prints one JSON object on stdout; progress on stderr. Targets are reported, not asserted.
  */
-import { busyCores, createFarm } from "./_fo_lab.ts";
+import { createFarm } from "./_fo_lab.ts";
 import { type LoadOptions, measure, startLightBackend } from "./_tp_measure.ts";
 import type { LoadResult } from "./_tp_load.ts";
 import { median, progress, round } from "./_stats.ts";
 import type { NetnsLab } from "../../agent/lab/netns_lab.ts";
-import { benchOptions } from "./_cli.ts";
+import { benchHeader, benchOptions } from "./_cli.ts";
 
 const HELP = `Usage: deno task bench:throughput [--quick] [--cpu-ms N] [--concurrency K]
          [--seconds S] [--reps R] [--verbose]
@@ -124,14 +124,7 @@ async function main(args: string[]): Promise<number> {
   // the host, and a full table (nf_conntrack_max) drops new flows. Short runs stay below.
   const lightLoad = { ...load, warmupMs: 500, durationMs: Math.min(o.seconds, 2) * 1000 };
   const head = {
-    bench: "throughput",
-    at: new Date().toISOString(),
-    deno: Deno.version.deno,
-    cores: navigator.hardwareConcurrency,
-    loadavg_at_start: Deno.loadavg(),
-    // Cores already busy before any lab exists (other work on this machine).
-    busy_cores_at_start: await busyCores(),
-    quick: o.quick,
+    ...await benchHeader("throughput", o.quick, { busyCores: true }),
     setup: {
       backend_cpu_ms: o.cpuMs,
       concurrency: o.concurrency,

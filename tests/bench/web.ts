@@ -19,7 +19,7 @@ import { progress, round, summarize } from "./_stats.ts";
 import { coldLoad, type LoadSample } from "./_web_page_load.ts";
 import { measureSse, type SseResult } from "./_web_sse.ts";
 import { type ApiLoadResult, measureApiLoad, type Window } from "./_web_api_load.ts";
-import { benchOptions } from "./_cli.ts";
+import { benchHeader, benchOptions } from "./_cli.ts";
 
 const HELP = `Usage: deno task bench:web [--quick]
 
@@ -119,15 +119,7 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   const started = performance.now();
-  const head = {
-    bench: "web",
-    at: new Date().toISOString(),
-    deno: Deno.version.deno,
-    chromium: await chromiumVersion(),
-    cores: navigator.hardwareConcurrency,
-    loadavg_at_start: Deno.loadavg(),
-    quick: o.quick,
-  };
+  const head = { ...await benchHeader("web", o.quick), chromium: await chromiumVersion() };
   const baseDir = await Deno.makeTempDir({ prefix: "appliance-bench-web-" });
   const password = `bench-${crypto.randomUUID()}`;
   const port = freePort();
