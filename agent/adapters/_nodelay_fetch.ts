@@ -15,6 +15,7 @@
 import https from "node:https";
 import type { IncomingMessage } from "node:http";
 import { Buffer } from "node:buffer";
+import { headersOf } from "../peer/_node_headers.ts";
 
 export interface NodelayRequest {
   method: string;
@@ -77,10 +78,7 @@ export function nodelayFetch(
 const NULL_BODY = new Set([101, 204, 205, 304]);
 
 function toResponse(res: IncomingMessage, signal: AbortSignal, done: () => void): Response {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(res.headers)) {
-    for (const v of Array.isArray(value) ? value : [value ?? ""]) headers.append(name, v);
-  }
+  const headers = headersOf(res);
   const init = { status: res.statusCode ?? 502, statusText: res.statusMessage ?? "", headers };
   if (NULL_BODY.has(init.status)) {
     res.resume();

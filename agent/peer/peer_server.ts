@@ -15,6 +15,7 @@
 import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Buffer } from "node:buffer";
+import { headersOf } from "./_node_headers.ts";
 
 export interface PeerServerOptions {
   hostname: string;
@@ -118,10 +119,7 @@ async function answer(
 
 async function toRequest(req: IncomingMessage): Promise<Request> {
   const method = req.method ?? "GET";
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    for (const v of Array.isArray(value) ? value : [value ?? ""]) headers.append(name, v);
-  }
+  const headers = headersOf(req);
   // The handler routes on the path only; the origin is a placeholder.
   const url = new URL(req.url ?? "/", "https://peer.invalid");
   if (method === "GET" || method === "HEAD") return new Request(url, { method, headers });
