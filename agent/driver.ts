@@ -41,6 +41,8 @@ export class Driver {
   #listeners = new Set<() => void>();
   #applying: Promise<void> = Promise.resolve();
   #stopped = false;
+  /** Whether the latest plan applied handed buckets to peers (stop() lingers for them). */
+  #handedOff = false;
   readonly stats: StepStats = {
     steps: 0,
     packets: 0,
@@ -134,11 +136,9 @@ export class Driver {
    */
   async stop(): Promise<void> {
     if (this.#stopped) return;
-    const before = this.#state.lastPlan;
+    this.#handedOff = false;
     this.input({ kind: "command", command: "leave", by: "shutdown" });
-    const handedOff = this.#state.lastPlan !== before &&
-      Object.values(before?.owned ?? {}).some((bs) => bs.length > 0) &&
-      this.#state.config.mode === "shared";
+    const handedOff = this.#handedOff;
     this.#stopped = true;
     this.#deps.clock.clearTimer();
     await this.#applying;
@@ -178,6 +178,7 @@ export class Driver {
         break;
       case "applyBuckets": {
         const { plan, handoff } = e;
+        this.#handedOff = handoff !== undefined;
         this.#chain(() => d.rules.apply(plan, handoff));
         break;
       }
