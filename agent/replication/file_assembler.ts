@@ -97,6 +97,8 @@ export async function installFiles(
   try {
     await a.run(entries, fetch);
   } catch (e) {
+    // Whatever failed, files still being assembled in memory go to their .part (a retry
+    // resumes them).
     await a.pool.drain().catch(() => {});
     await a.spill().catch(() => {});
     throw e;
@@ -143,7 +145,6 @@ class Assembly {
     await this.pool.drain();
     const missing = [...this.#wants].filter(([, w]) => !w.done);
     if (missing.length > 0) {
-      await this.spill();
       const files = new Set(missing.flatMap(([, w]) => w.targets.map((t) => t.group.hash))).size;
       throw new Error(
         `${missing.length} chunk(s) of ${files} file(s) were not delivered by any source ` +
