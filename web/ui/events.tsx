@@ -92,7 +92,7 @@ export function EventFilters(
     >
       <label>
         Host
-        <select {...text("host")} onChange={text("host").onInput}>
+        <select {...text("host")}>
           {hosts.map((h, i) => <option key={h} value={i === 0 ? "" : h}>{h}</option>)}
         </select>
       </label>
@@ -102,7 +102,7 @@ export function EventFilters(
       </label>
       <label>
         Level (at least)
-        <select {...text("level")} onChange={text("level").onInput}>
+        <select {...text("level")}>
           <option value="">any</option>
           {LEVELS.map((l) => <option key={l} value={l}>{l}</option>)}
         </select>
