@@ -29,12 +29,7 @@ import { sendHeartbeat } from "./beacon.ts";
 /** Hosts eligible for new connections, as this host sees them (itself included if active). */
 export function eligibleMembers(s: NodeState): number[] {
   const out: number[] = [];
-  if (
-    s.admin === "active" && s.healthy && !s.content.stale && !s.fault && !s.leaving &&
-    s.config.hosts.some((h) => h.id === s.selfId)
-  ) {
-    out.push(s.selfId);
-  }
+  if (ready(s) && s.config.hosts.some((h) => h.id === s.selfId)) out.push(s.selfId);
   for (const p of s.peers.values()) {
     if (!p.alive || p.refused || !p.last || p.last.flags & FLAGS_NOT_SERVING) continue;
     if (p.last.state === "converging" || p.last.state === "converged") out.push(p.id);
@@ -185,6 +180,7 @@ function accepting(s: NodeState): boolean {
   return ready(s) && !s.awaitingMap;
 }
 
+/** Willing and able to serve: active, healthy, current content, no fault, not leaving. */
 function ready(s: NodeState): boolean {
   return s.admin === "active" && s.healthy && !s.content.stale && !s.fault && !s.leaving;
 }
@@ -219,6 +215,17 @@ export function bucketPlan(s: NodeState): BucketPlan {
   return plan;
 }
 
+/** Per rule, the buckets `before` held and `after` does not (rules with none left out). */
+function dropped(before: BucketPlan, after: BucketPlan): [string, number[]][] {
+  const out: [string, number[]][] = [];
+  for (const [rule, owned] of Object.entries(before.owned)) {
+    const kept = new Set(after.owned[rule] ?? []);
+    const gone = owned.filter((b) => !kept.has(b));
+    if (gone.length > 0) out.push([rule, gone]);
+  }
+  return out;
+}
+
 /** Adds the buckets `before` held and `after` does not (a new set per changed rule). */
 function noteReleased(
   acc: Record<string, ReadonlySet<number>>,
@@ -227,10 +234,7 @@ function noteReleased(
 ): Record<string, ReadonlySet<number>> {
   if (!before) return acc;
   let out = acc;
-  for (const [rule, owned] of Object.entries(before.owned)) {
-    const kept = new Set(after.owned[rule] ?? []);
-    const gone = owned.filter((b) => !kept.has(b));
-    if (gone.length === 0) continue;
+  for (const [rule, gone] of dropped(before, after)) {
     out = { ...out, [rule]: new Set([...(out[rule] ?? []), ...gone]) };
   }
   return out;
@@ -252,14 +256,13 @@ export function handoffOf(
   if (!before || s.config.mode !== "shared" || !settledPeers(s)) return;
   const address = new Map(s.config.hosts.map((h) => [h.id, h.address]));
   let out: Handoff | undefined;
-  for (const [rule, owned] of Object.entries(before.owned)) {
+  for (const [rule, gone] of dropped(before, after)) {
     const map = s.view.maps[rule];
     if (!map) continue;
-    const kept = new Set(after.owned[rule] ?? []);
-    for (const bucket of owned) {
+    for (const bucket of gone) {
       const owner = map[bucket];
       const to = address.get(owner);
-      if (kept.has(bucket) || owner === s.selfId || !s.peers.get(owner)?.alive || !to) continue;
+      if (owner === s.selfId || !s.peers.get(owner)?.alive || !to) continue;
       ((out ??= {})[rule] ??= []).push({ bucket, to });
     }
   }

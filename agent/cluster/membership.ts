@@ -14,6 +14,7 @@
 import { configDigest, hostIndex } from "./config.ts";
 import type { Effect, Input } from "./effects.ts";
 import {
+  type ContentGens,
   decodeHeartbeat,
   FLAG_AWAITING_MAP,
   FLAG_CONTENT_STALE,
@@ -100,9 +101,8 @@ export function step(state: NodeState, input: Input, now: number): StepResult {
       }
       // Peers act on generations (stage, flip, commit): tell them now, not at the next period.
       if (
-        wasStale !== input.report.stale || before.offered !== input.report.offered ||
-        before.committed !== input.report.committed || before.staged !== input.report.staged ||
-        before.served !== input.report.served || before.error !== input.report.error
+        wasStale !== input.report.stale || before.error !== input.report.error ||
+        !sameContent(before, input.report)
       ) sendHeartbeat(s, now, fx);
       break;
     }
@@ -233,7 +233,8 @@ function onPacket(s: NodeState, bytes: Uint8Array, from: string, now: number, fx
   if (prevContent && !sameContent(prevContent, hb.content)) fx.push({ kind: "changed" });
 }
 
-function sameContent(a: Heartbeat["content"], b: Heartbeat["content"]): boolean {
+/** Whether two sets of generation numbers (a heartbeat's or a report's) are equal. */
+function sameContent(a: ContentGens, b: ContentGens): boolean {
   return a.offered === b.offered && a.committed === b.committed && a.staged === b.staged &&
     a.served === b.served;
 }
