@@ -18,8 +18,11 @@ import { probeService } from "./health/service_probe.ts";
 import type { Assets } from "../web/deps.ts";
 import { ReplicationService } from "./replication/replication_service.ts";
 import { peerSource } from "./replication/peer_source.ts";
-import { gatherStatus, sendCommand } from "./replication/cluster_replication.ts";
-import type { ReplicationCommand } from "./peer/replication_routes.ts";
+import {
+  gatherStatus,
+  type ReplicationOps,
+  sendCommand,
+} from "./replication/cluster_replication.ts";
 import { FLAG_CONTENT_ERROR } from "./cluster/heartbeat_codec.ts";
 
 export interface AgentOptions {
@@ -97,20 +100,21 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     now: () => o.clock.now(),
     wallNow: () => Date.now(),
   });
-  const replicationOps = {
+  const here = () => ({
+    cluster: driver.status(),
+    settings: driver.state.config.replication,
+    local: replication,
+  });
+  const replicationOps: ReplicationOps = {
     status: () =>
       gatherStatus({
-        cluster: driver.status(),
-        settings: driver.state.config.replication,
-        local: replication,
+        ...here(),
         ask: (address) => o.peers.request(address, "GET", "/peer/v1/replication/status"),
       }),
-    command: (cmd: ReplicationCommand, by: string) =>
+    command: (cmd, by) =>
       sendCommand(
         {
-          cluster: driver.status(),
-          settings: driver.state.config.replication,
-          local: replication,
+          ...here(),
           forward: (address, body) =>
             o.peers.request(address, "POST", "/peer/v1/replication/command", body),
         },

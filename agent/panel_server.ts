@@ -10,8 +10,7 @@ import type { Membership, StateDir } from "./state_dir.ts";
 import type { HttpsPeerClient } from "./adapters/https_peer_client.ts";
 import { collectTraffic, type Counters, sharedInFlight } from "../web/traffic.ts";
 import { setExporter } from "./config_edit.ts";
-import type { ReplicationStatus } from "./replication/status.ts";
-import type { ReplicationCommand } from "./peer/replication_routes.ts";
+import type { ReplicationOps } from "./replication/cluster_replication.ts";
 
 export type PanelListen = { hostname: string; port: number } | { path: string };
 
@@ -58,10 +57,7 @@ export function startPanel(
     /** This host's dataplane counters (RuleApplier.traffic); absent without a dataplane. */
     traffic?: () => Promise<Counters>;
     /** The cluster's replication, as agent.ts builds it for the control API. */
-    replication?: {
-      status(): Promise<ReplicationStatus>;
-      command(cmd: ReplicationCommand, by: string): Promise<{ message: string; gen?: number }>;
-    };
+    replication?: ReplicationOps;
   },
 ): RunningPanel {
   const { driver, state, membership: m, peers } = ctx;

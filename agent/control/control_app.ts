@@ -6,12 +6,8 @@ import { Hono } from "hono";
 import type { ClusterConfig } from "../cluster/config.ts";
 import type { AdminCommand } from "../cluster/effects.ts";
 import type { ClusterStatus } from "../cluster/status.ts";
-import type { ReplicationStatus } from "../replication/status.ts";
-import {
-  parseReplicationCommand,
-  REPLICATION_COMMAND_USAGE,
-  type ReplicationCommand,
-} from "../peer/replication_routes.ts";
+import type { ReplicationOps } from "../replication/cluster_replication.ts";
+import { parseReplicationCommand, REPLICATION_COMMAND_USAGE } from "../peer/replication_routes.ts";
 
 export interface ControlAgent {
   status(): ClusterStatus;
@@ -21,10 +17,7 @@ export interface ControlAgent {
   reloadConfig(): Promise<{ version: number; pushed: string[]; failed: string[] }>;
   /** A signed request to another member's peer API. */
   peerRequest<T>(address: string, method: string, path: string, body?: unknown): Promise<T>;
-  replication: {
-    status(): Promise<ReplicationStatus>;
-    command(cmd: ReplicationCommand, by: string): Promise<{ message: string; gen?: number }>;
-  };
+  replication: ReplicationOps;
 }
 
 const COMMANDS: AdminCommand[] = ["drainstop", "stop", "start", "suspend", "resume"];

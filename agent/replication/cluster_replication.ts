@@ -10,6 +10,12 @@ import { DEFAULT_REPLICATION, type ReplicationSettings } from "../cluster/replic
 import type { ReplicationCommand, ReplicationPeer } from "../peer/replication_routes.ts";
 import type { ReplicationHostStatus, ReplicationStatus } from "./status.ts";
 
+/** The cluster's replication as the control API and the panel use it (built in agent.ts). */
+export interface ReplicationOps {
+  status(): Promise<ReplicationStatus>;
+  command(cmd: ReplicationCommand, by: string): Promise<{ message: string; gen?: number }>;
+}
+
 export interface GatherDeps {
   cluster: ClusterStatus;
   settings: ReplicationSettings | undefined;
