@@ -86,6 +86,12 @@ export interface ContentGens {
   served: number;
 }
 
+/** Whether two sets of generation numbers are equal. */
+export function sameContent(a: ContentGens, b: ContentGens): boolean {
+  return a.offered === b.offered && a.committed === b.committed && a.staged === b.staged &&
+    a.served === b.served;
+}
+
 /** Why a packet was dropped before it reached membership. */
 export type DecodeError = "malformed" | "version" | "foreign-cluster" | "forged";
 

@@ -14,7 +14,6 @@
 import { configDigest, hostIndex } from "./config.ts";
 import type { Effect, Input } from "./effects.ts";
 import {
-  type ContentGens,
   decodeHeartbeat,
   FLAG_AWAITING_MAP,
   FLAG_CONTENT_STALE,
@@ -22,9 +21,10 @@ import {
   FLAG_UNHEALTHY,
   FLAGS_NOT_SERVING,
   type Heartbeat,
+  sameContent,
 } from "./heartbeat_codec.ts";
 import { sendHeartbeat } from "./beacon.ts";
-import { hostName, type NodeState, type Peer } from "./node_state.ts";
+import { hostName, type NodeState, type Peer, sameReport } from "./node_state.ts";
 import { applyCommand } from "./commands.ts";
 import { adoptSnapshot, recompute, refreshAgreement, wantsFetch } from "./converge.ts";
 import { checkPeerConfig, describeMismatch } from "./config_sync.ts";
@@ -100,10 +100,7 @@ export function step(state: NodeState, input: Input, now: number): StepResult {
         recompute(s, input.report.stale ? "content behind" : "content caught up", now, fx);
       }
       // Peers act on generations (stage, flip, commit): tell them now, not at the next period.
-      if (
-        wasStale !== input.report.stale || before.error !== input.report.error ||
-        !sameContent(before, input.report)
-      ) sendHeartbeat(s, now, fx);
+      if (!sameReport(before, input.report)) sendHeartbeat(s, now, fx);
       break;
     }
     case "health":
@@ -231,12 +228,6 @@ function onPacket(s: NodeState, bytes: Uint8Array, from: string, now: number, fx
   refreshAgreement(s, now, fx);
   // Replication acts on peers' generations (stage, commit, flip): tell observers at once.
   if (prevContent && !sameContent(prevContent, hb.content)) fx.push({ kind: "changed" });
-}
-
-/** Whether two sets of generation numbers (a heartbeat's or a report's) are equal. */
-function sameContent(a: ContentGens, b: ContentGens): boolean {
-  return a.offered === b.offered && a.committed === b.committed && a.staged === b.staged &&
-    a.served === b.served;
 }
 
 function duplicatePriority(s: NodeState, hb: Heartbeat): string | undefined {

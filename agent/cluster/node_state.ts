@@ -21,7 +21,7 @@
 import { type ClusterConfig, configDigest, hostIndex } from "./config.ts";
 import type { BucketPlan } from "./effects.ts";
 import type { ContentGens, Heartbeat } from "./heartbeat_codec.ts";
-import { hexToBytes } from "./heartbeat_codec.ts";
+import { hexToBytes, sameContent } from "./heartbeat_codec.ts";
 import { emptyView, type View } from "./view.ts";
 
 export type AdminState = "active" | "draining" | "stopped" | "suspended";
@@ -81,6 +81,11 @@ export interface ContentReport extends ContentGens {
   error: boolean;
   /** Strict consistency and behind the committed generation: out of the bucket map. */
   stale: boolean;
+}
+
+/** Whether two reports say the same (generations, error and stale alike). */
+export function sameReport(a: ContentReport, b: ContentReport): boolean {
+  return sameContent(a, b) && a.error === b.error && a.stale === b.stale;
 }
 
 export interface NodeState {

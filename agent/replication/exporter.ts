@@ -160,7 +160,7 @@ export class Exporter {
   /** Re-offers kept generation `gen` as a new one and holds publishing from the source. */
   rollback(gen: number): Promise<{ message: string; gen: number }> {
     const run = this.#queue.then(async () => {
-      const old = this.#d.store.generations().find((g) => g.gen === gen);
+      const old = this.#d.store.generation(gen);
       if (!old) {
         const kept = this.#d.store.generations().map((g) => g.gen).join(", ");
         throw new Error(`generation ${gen} is not kept here (kept: ${kept || "none"})`);

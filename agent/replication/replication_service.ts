@@ -8,7 +8,7 @@
  *                                  ──▶ publish N (rename of `current`) ──▶ gc
  *                                  ──▶ commit N (exporter)
  */
-import type { ContentReport } from "../cluster/node_state.ts";
+import { type ContentReport, sameReport } from "../cluster/node_state.ts";
 import type { HostEntry } from "../cluster/config.ts";
 import { DEFAULT_REPLICATION, type ReplicationSettings } from "../cluster/replication_settings.ts";
 import type { Level } from "../cluster/effects.ts";
@@ -144,10 +144,7 @@ export class ReplicationService implements ReplicationPeer {
     else this.#behindSince = undefined;
     const r = { ...d.report, served };
     const l = this.#last;
-    if (
-      !l || l.offered !== r.offered || l.committed !== r.committed || l.staged !== r.staged ||
-      l.served !== r.served || l.error !== r.error || l.stale !== r.stale
-    ) {
+    if (!l || !sameReport(l, r)) {
       this.#last = r;
       this.#d.report(r, r.stale ? `serves generation ${served}, the cluster ${d.committed}` : "");
     }
@@ -326,7 +323,7 @@ export class ReplicationService implements ReplicationPeer {
   // ---- ReplicationPeer (the peer API) ----
 
   generation(gen: number): Generation | undefined {
-    return this.store.generations().find((g) => g.gen === gen);
+    return this.store.generation(gen);
   }
 
   treeBytes(hash: Hash): Uint8Array | undefined {
