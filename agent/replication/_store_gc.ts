@@ -108,7 +108,7 @@ async function mark(v: GcView, kept: Generation[]): Promise<GcMarks> {
     for (const e of tree.entries) {
       if (e.type === "file") m.files.add(fileKey(e));
       else if (e.type === "dir") {
-        await walk(e.tree, e.mode, !!e.climbs, climbs ? joinRel(rel, e.name) : "", gen);
+        await walk(e.tree, e.mode, !!e.climbs, joinRel(rel, e.name), gen);
       }
     }
   };
