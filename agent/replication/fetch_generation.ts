@@ -50,16 +50,16 @@ export async function fetchGeneration(
 
   let trees = 0;
   const t0 = performance.now();
-  for (;;) {
-    const missing = (await store.findMissing(generation.root)).trees;
-    if (missing.length === 0) break;
-    for (let i = 0; i < missing.length; i += MAX_TREES_PER_REQUEST) {
-      const want = missing.slice(i, i + MAX_TREES_PER_REQUEST);
+  let missing = await store.findMissing(generation.root);
+  while (missing.trees.length > 0) {
+    for (let i = 0; i < missing.trees.length; i += MAX_TREES_PER_REQUEST) {
+      const want = missing.trees.slice(i, i + MAX_TREES_PER_REQUEST);
       trees += await fetchTrees(want, usable, store, o);
     }
+    missing = await store.findMissing(generation.root);
   }
   const t1 = performance.now();
-  const files = (await store.findMissing(generation.root)).files;
+  const files = missing.files;
   await pruneStaging(store, new Set(files.map((f) => f.hash)));
   let bytesToGo = files.reduce((n, f) => n + f.size, 0);
   let objectsToGo = files.length;
