@@ -17,6 +17,7 @@ import { HealthMonitor } from "./health/health_monitor.ts";
 import { probeService } from "./health/service_probe.ts";
 import type { Assets } from "../web/deps.ts";
 import { ReplicationService } from "./replication/replication_service.ts";
+import { contentRoot } from "./replication/content_store.ts";
 import { peerSource } from "./replication/peer_source.ts";
 import {
   gatherStatus,
@@ -83,7 +84,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const replication = await ReplicationService.open({
     selfId: m.identity.hostId,
     selfName: m.identity.name,
-    root: `${state.dir}/content`,
+    root: contentRoot(state.dir),
     config: () => driver.state.config,
     peers: () =>
       [...driver.state.peers.values()].filter((p) => p.alive && !p.refused && p.last).map((p) => ({

@@ -9,18 +9,8 @@
 
 import { createHash } from "node:crypto";
 
-/** 8 random hex characters for temporary names. */
-export function randomSuffix(): string {
-  const b = crypto.getRandomValues(new Uint8Array(4));
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-}
-
 export function isNotFound(e: unknown): boolean {
   return e instanceof Deno.errors.NotFound;
-}
-
-export function isAlreadyExists(e: unknown): boolean {
-  return e instanceof Deno.errors.AlreadyExists;
 }
 
 /** lstat, or undefined when the path does not exist. */

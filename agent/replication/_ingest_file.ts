@@ -19,7 +19,7 @@ import { createHash, type Hash as Hasher } from "node:crypto";
 import { Chunker, chunkLengths } from "./chunker.ts";
 import type { ContentStore } from "./content_store.ts";
 import { SMALL_FILE_BYTES } from "./_object_store.ts";
-import type { ChunkRef, FileEntry } from "./tree.ts";
+import { type ChunkRef, type FileEntry, hashBytes } from "./tree.ts";
 import { cooperate, removeIfPresent } from "./_fs.ts";
 
 /** Largest read: bounds both memory per file and CPU time per slice (~2 ms to hash and chunk). */
@@ -115,13 +115,13 @@ async function ingestSmall(
     mode,
     size: bytes.length,
     mtimeMs: st.mtimeMs,
-    hash: createHash("sha256").update(bytes).digest("hex"),
+    hash: hashBytes(bytes),
   };
   const lengths = chunkLengths(bytes);
   if (lengths.length > 1) {
     let off = 0;
     entry.chunks = lengths.map((size) => {
-      const hash = createHash("sha256").update(bytes.subarray(off, off + size)).digest("hex");
+      const hash = hashBytes(bytes.subarray(off, off + size));
       off += size;
       return { hash, size };
     });

@@ -27,7 +27,8 @@ import {
   type Tree,
   treeTotals,
 } from "./tree.ts";
-import { cooperate, isAlreadyExists, lstatOrUndefined, randomSuffix } from "./_fs.ts";
+import { cooperate, lstatOrUndefined } from "./_fs.ts";
+import { randomHex } from "../security/random_id.ts";
 
 /** The mode of a generation's root directory (a Generation records none). */
 export const ROOT_MODE = 0o755;
@@ -81,7 +82,7 @@ export async function materialize(
     throw new Error(`cannot stage generation ${g.gen}: root tree ${g.root} is missing`);
   }
   const climbs = treeTotals(rootTree).climbs;
-  const key = await build(v, g.gen, g.root, ROOT_MODE, climbs, "", created);
+  const key = await build(v, g.gen, g.root, ROOT_MODE, climbs, "", created, rootTree);
   return { key, created };
 }
 
@@ -93,11 +94,12 @@ async function build(
   climbs: boolean,
   rel: string,
   created: string[],
+  tree?: Tree,
 ): Promise<string> {
   const key = dirKey(hash, mode, climbs, rel, gen);
   const final = `${v.root}/trees/${key}`;
   if (await lstatOrUndefined(final)) return key;
-  const tree = await v.loadTree(hash);
+  tree ??= await v.loadTree(hash);
   const where = rel === "" ? "the root" : JSON.stringify(rel);
   if (!tree) throw new Error(`cannot stage generation ${gen}: tree ${hash} of ${where} is missing`);
 
@@ -109,7 +111,7 @@ async function build(
   }
   await cooperate();
 
-  const tmp = `${final}.tmp-${randomSuffix()}`;
+  const tmp = `${final}.tmp-${randomHex(4)}`;
   await Deno.mkdir(tmp);
   // Synchronous link(2)/symlink(2): a few µs each against ~40 µs as async ops, for
   // 100k-entry trees; cooperate() between entries keeps timers on time.
@@ -149,7 +151,7 @@ async function linkOrCopy(src: string, at: string, e: FileEntry): Promise<void> 
   try {
     Deno.linkSync(src, at);
   } catch (err) {
-    if (isAlreadyExists(err) || !/os error 31\b/.test(String(err))) throw err; // EMLINK
+    if (!/os error 31\b/.test(String(err))) throw err; // EMLINK
     await Deno.copyFile(src, at);
     await Deno.chmod(at, e.mode);
     await Deno.utime(at, new Date(e.mtimeMs), new Date(e.mtimeMs));

@@ -14,6 +14,7 @@
 import { ChunkIndex } from "./_chunk_index.ts";
 import { FileIndex, fileKey, fileSuffix, parseFileKey } from "./_file_index.ts";
 import { checkTree } from "./_tree_check.ts";
+import { randomHex } from "../security/random_id.ts";
 import { CHUNK_MAX } from "./chunker.ts";
 import {
   decodeTree,
@@ -30,7 +31,6 @@ import {
   fsyncPath,
   isNotFound,
   mapLimit,
-  randomSuffix,
   readSliceSync,
   removeIfPresent,
   syncFilesystem,
@@ -171,7 +171,7 @@ export abstract class ObjectStore {
 
   /** A fresh path in tmp/ (same filesystem as files/, so installFile can rename it). */
   tempPath(label: string): string {
-    return `${this.root}/tmp/${label}.${randomSuffix()}`;
+    return `${this.root}/tmp/${label}.${randomHex(4)}`;
   }
 
   /** Where a file being assembled from chunks is kept across restarts. */
@@ -192,6 +192,18 @@ export abstract class ObjectStore {
       throw new Error(`cannot install ${e.hash}: ${tmpPath} has ${size} bytes, expected ${e.size}`);
     }
     await this.#renameIn(e, tmpPath);
+  }
+
+  /** Installs `e` as a copy of the stored inode `src` (same content, other mode or mtime). */
+  async installCopy(e: FileEntry, src: string): Promise<void> {
+    const tmp = this.tempPath("copy");
+    try {
+      await Deno.copyFile(src, tmp);
+      await this.installFile(e, tmp);
+    } catch (err) {
+      await removeIfPresent(tmp);
+      throw err;
+    }
   }
 
   /**
@@ -314,13 +326,15 @@ export abstract class ObjectStore {
 
   /** Creates the marker, durably, before the first unsynced object since the last barrier. */
   #markUnsynced(): Promise<void> {
-    this.#marker ??= (async () => {
-      await this.#markerGone; // a barrier's removal must not overtake this creation
-      await Deno.writeTextFile(this.markerPath(), "objects written since the last stage\n");
-      await fsyncPath(this.markerPath());
-      await fsyncPath(this.root);
-    })();
-    this.#marker.catch(() => this.#marker = undefined);
+    if (!this.#marker) {
+      this.#marker = (async () => {
+        await this.#markerGone; // a barrier's removal must not overtake this creation
+        await Deno.writeTextFile(this.markerPath(), "objects written since the last stage\n");
+        await fsyncPath(this.markerPath());
+        await fsyncPath(this.root);
+      })();
+      this.#marker.catch(() => this.#marker = undefined);
+    }
     return this.#marker;
   }
 

@@ -36,7 +36,7 @@ import { type GcResult, markAndSweep } from "./_store_gc.ts";
 import { verifyGeneration } from "./_store_verify.ts";
 import { materialize } from "./_materialize.ts";
 import { type FileEntry, type Generation, type Hash, isHash, type Tree } from "./tree.ts";
-import { cooperate, fsyncPath, isNotFound, removeIfPresent } from "./_fs.ts";
+import { cooperate, fsyncPath, isNotFound, lstatOrUndefined, removeIfPresent } from "./_fs.ts";
 
 export { fileKey } from "./_file_index.ts";
 export type { GcResult } from "./_store_gc.ts";
@@ -227,12 +227,7 @@ export class ContentStore extends ObjectStore {
    * that no staged generation uses, since any of it may be torn. Fetches and scans redo it.
    */
   async #dropUnsynced(): Promise<void> {
-    try {
-      await Deno.lstat(this.markerPath());
-    } catch (e) {
-      if (isNotFound(e)) return;
-      throw e;
-    }
+    if (!(await lstatOrUndefined(this.markerPath()))) return;
     await markAndSweep({
       root: this.root,
       loadTree: (h) => this.loadTree(h),

@@ -290,11 +290,7 @@ class Assembly {
       await s.installFile(first, part);
     }
     src ??= s.filePath(first);
-    for (const e of copies) {
-      const tmp = s.tempPath("copy");
-      await Deno.copyFile(src, tmp);
-      await s.installFile(e, tmp);
-    }
+    for (const e of copies) await s.installCopy(e, src);
     this.#progress.filesDone += g.entries.length;
     this.#opts.onProgress?.({ ...this.#progress });
   }

@@ -300,9 +300,7 @@ export class SourceIndex {
     if (this.#store.hasFile(e)) return true;
     const src = this.#store.findContent(e.hash);
     if (!src) return false;
-    const tmp = this.#store.tempPath("copy");
-    await Deno.copyFile(src, tmp);
-    await this.#store.installFile(e, tmp);
+    await this.#store.installCopy(e, src);
     return true;
   }
 
@@ -336,7 +334,9 @@ export class SourceIndex {
     const byDepth = new Map<number, string[]>();
     for (const d of todo) {
       const k = depthOf(d);
-      byDepth.set(k, [...(byDepth.get(k) ?? []), d]);
+      const level = byDepth.get(k);
+      if (level) level.push(d);
+      else byDepth.set(k, [d]);
     }
     for (const depth of [...byDepth.keys()].sort((a, b) => b - a)) {
       await mapLimit(byDepth.get(depth)!, 16, (d) => this.#buildDir(d));
