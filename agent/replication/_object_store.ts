@@ -141,6 +141,14 @@ export abstract class ObjectStore {
     } catch (e) {
       throw new Error(`refused tree object ${hash}: ${(e as Error).message}`);
     }
+    await this.putDecodedTree(hash, bytes, tree);
+  }
+
+  /**
+   * putTreeBytes for bytes the caller already checked against `hash` and decoded to `tree`
+   * (a fetch does, to tell a faulty sender): only the tree's soundness is checked here.
+   */
+  async putDecodedTree(hash: Hash, bytes: Uint8Array, tree: Tree): Promise<void> {
     const why = checkTree(tree);
     if (why) throw new Error(`refused tree object ${hash}: ${why}`);
     if (!this.hasTree(hash)) await this.#putObject(hash, bytes);

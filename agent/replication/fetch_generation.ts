@@ -12,7 +12,7 @@ import {
 } from "./content_source.ts";
 import type { ContentStore } from "./content_store.ts";
 import { installFiles } from "./file_assembler.ts";
-import { decodeTree, type Generation, type Hash, hashBytes, isHash } from "./tree.ts";
+import { decodeTree, type Generation, type Hash, hashBytes, isHash, type Tree } from "./tree.ts";
 
 export interface FetchProgress {
   bytesDone: number;
@@ -61,8 +61,8 @@ export async function fetchGeneration(
   const t1 = performance.now();
   const files = missing.files;
   await pruneStaging(store, new Set(files.map((f) => f.hash)));
-  let bytesToGo = files.reduce((n, f) => n + f.size, 0);
-  let objectsToGo = files.length;
+  const bytesToGo = files.reduce((n, f) => n + f.size, 0);
+  const objectsToGo = files.length;
   o.onProgress?.({ bytesDone: 0, bytesToGo, objectsToGo });
 
   const got = await installFiles(store, files, (hashes) => fetchChunks(hashes, usable, o), {
@@ -74,7 +74,6 @@ export async function fetchGeneration(
       });
     },
   });
-  bytesToGo = objectsToGo = 0;
   if (o.signal.aborted) throw new Error(`fetch of generation ${gen} aborted`);
   const t2 = performance.now();
   await store.stage(generation);
@@ -105,14 +104,15 @@ async function fetchTrees(
         rest.push(h);
         continue;
       }
-      const bytes = new TextEncoder().encode(text);
-      if (hashBytes(bytes) !== h || !parses(bytes)) {
+      const bytes = ENCODER.encode(text);
+      const tree = hashBytes(bytes) === h ? decodeOrUndefined(bytes) : undefined;
+      if (!tree) {
         o.onBadObject?.(source, `tree ${h.slice(0, 12)}`);
         drop(usable, source);
         rest.push(h);
         continue;
       }
-      await store.putTreeBytes(h, bytes);
+      await store.putDecodedTree(h, bytes, tree);
       stored++;
     }
     left = rest;
@@ -175,12 +175,13 @@ function checkGeneration(g: Generation, gen: number): void {
   }
 }
 
-function parses(bytes: Uint8Array): boolean {
+const ENCODER = new TextEncoder();
+
+function decodeOrUndefined(bytes: Uint8Array): Tree | undefined {
   try {
-    decodeTree(bytes);
-    return true;
+    return decodeTree(bytes);
   } catch {
-    return false;
+    return undefined;
   }
 }
 
