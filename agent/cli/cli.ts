@@ -74,6 +74,11 @@ function cleanParseError(msg: string): string {
   );
 }
 
+/** Who runs this command, for the event log: "cli:" and the (sudo) user's name. */
+export function cliActor(): string {
+  return `cli:${Deno.env.get("SUDO_USER") ?? Deno.env.get("USER") ?? "unknown"}`;
+}
+
 export function requireFlag(cmd: string, value: unknown, flag: string, hint: string): string {
   if (typeof value !== "string" || value === "") {
     throw new UsageError(`${cmd}: ${flag} is required (${hint})`);

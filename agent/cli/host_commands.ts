@@ -2,7 +2,7 @@
  * `appliance drainstop|stop|start|suspend|resume [--host H]`: membership state changes on
  * the local host or, with --host, on any member through the peer API.
  */
-import { type Command, COMMON_HELP, parseFlags, printJson } from "./cli.ts";
+import { cliActor, type Command, COMMON_HELP, parseFlags, printJson } from "./cli.ts";
 import { callAgent } from "../control/control_client.ts";
 import type { AdminCommand } from "../cluster/effects.ts";
 
@@ -29,12 +29,11 @@ ${COMMON_HELP}`,
     async run(args) {
       const f = parseFlags(this, args, { host: { type: "string" } });
       if (!f) return 0;
-      const user = Deno.env.get("SUDO_USER") ?? Deno.env.get("USER") ?? "unknown";
       const r = await callAgent<{ ok: boolean; host: string }>(
         f.values["state-dir"] as string,
         "POST",
         "/command",
-        { command, host: f.values.host, by: `cli:${user}` },
+        { command, host: f.values.host, by: cliActor() },
       );
       if (f.values.json) printJson(r);
       else console.log(`${command}: done on host "${r.host}"`);

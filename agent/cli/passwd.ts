@@ -5,7 +5,15 @@
  * reads the hash at each login, so the change takes effect at once and ends the
  * panel's sessions opened with the old password.
  */
-import { CliError, type Command, COMMON_HELP, parseFlags, printJson, UsageError } from "./cli.ts";
+import {
+  cliActor,
+  CliError,
+  type Command,
+  COMMON_HELP,
+  parseFlags,
+  printJson,
+  UsageError,
+} from "./cli.ts";
 import { openState } from "./config_cmd.ts";
 import { hashPassword } from "../security/password.ts";
 
@@ -46,7 +54,7 @@ export const passwdCommand: Command = {
     const state = openState(f.values["state-dir"] as string);
     try {
       const host = state.store.getIdentity()?.name ?? "local";
-      const by = `cli:${Deno.env.get("SUDO_USER") ?? Deno.env.get("USER") ?? "unknown"}`;
+      const by = cliActor();
       state.store.setPasswordHash(hash);
       state.events.append({
         ts: Date.now(),

@@ -4,11 +4,13 @@
  * exporter); exporter is a config edit, pushed to every member like any other.
  */
 import {
+  cliActor,
   CliError,
   type Command,
   COMMON_HELP,
   parseFlags,
   printJson,
+  requireFlag,
   table,
   UsageError,
 } from "./cli.ts";
@@ -128,12 +130,11 @@ async function command(
   body: Record<string, unknown>,
 ): Promise<number> {
   const dir = v["state-dir"] as string;
-  const user = Deno.env.get("SUDO_USER") ?? Deno.env.get("USER") ?? "unknown";
   const r = await callAgent<{ message: string; gen?: number }>(
     dir,
     "POST",
     "/replication/command",
-    { ...body, by: `cli:${user}` },
+    { ...body, by: cliActor() },
     WAIT_MS,
   );
   if (!v.json) console.log(r.message);
@@ -192,12 +193,12 @@ async function exporter(args: string[]): Promise<number> {
       "replication exporter: name the host, e.g. `appliance replication exporter web1 --source /srv/www`",
     );
   }
-  const source = f.values.source as string | undefined;
-  if (!source) {
-    throw new UsageError(
-      "replication exporter: --source DIR is required (the directory editors write to on that host)",
-    );
-  }
+  const source = requireFlag(
+    "replication exporter",
+    f.values.source,
+    "--source DIR",
+    "the directory editors write to on that host",
+  );
   checkSourceDir("replication exporter", source, false);
   return await applyEdit(
     "replication exporter",
