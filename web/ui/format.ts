@@ -11,6 +11,11 @@ export function formatAge(ms: number | null | undefined): string {
   return `${(ms / 3_600_000).toFixed(1)} h`;
 }
 
+/** "1 file", "3 files": a count and a noun that takes an s. */
+export function plural(n: number, one: string): string {
+  return `${n} ${one}${n === 1 ? "" : "s"}`;
+}
+
 export function formatShare(share: number): string {
   return `${(share * 100).toFixed(1)} %`;
 }

@@ -8,11 +8,10 @@ import {
   type ReplicationHostStatus,
   type ReplicationStatus,
 } from "../../agent/replication/status.ts";
-import { formatAge, formatTime } from "./format.ts";
+import { formatAge, formatTime, plural } from "./format.ts";
 
 /** "—" for generation 0 (none yet). */
 const gen = (n: number) => n > 0 ? String(n) : "—";
-const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? "" : "s"}`;
 
 export function ReplicationSummary({ status }: { status: ReplicationStatus }) {
   const ex = status.exporter;

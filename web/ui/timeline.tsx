@@ -6,7 +6,7 @@
 import { useEffect, useState } from "preact/hooks";
 import type { Timeline, TimelineEntry } from "../api/timeline_api.ts";
 import { api } from "./api.ts";
-import { formatAge, formatTime } from "./format.ts";
+import { formatAge, formatTime, plural } from "./format.ts";
 
 const REFRESH_MS = 10_000;
 const W = 600, H = 180, TOP = 22, BOTTOM = 18, LEFT = 44;
@@ -21,9 +21,8 @@ export function TimelineChart({ timeline }: { timeline: Timeline }) {
   const downs = entries.filter((e) => e.kind === "peer.down");
   const max = Math.max(1, ...bars.map((e) => e.durationMs ?? 0));
   const plot = H - TOP - BOTTOM, base = H - BOTTOM;
-  const n = (k: number, what: string) => `${k} ${what}${k === 1 ? "" : "s"}`;
-  const summary = `${n(bars.length, "convergence")} (longest ${formatAge(max)}), ` +
-    `${n(downs.length, "host")} down, from ${formatTime(since)} to ${formatTime(until)}`;
+  const summary = `${plural(bars.length, "convergence")} (longest ${formatAge(max)}), ` +
+    `${plural(downs.length, "host")} down, from ${formatTime(since)} to ${formatTime(until)}`;
   return (
     <figure class="timeline">
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby="tl-title">
