@@ -138,20 +138,12 @@ export class Exporter {
 
   /** `replication now`: releases a hold, publishes a pending generation if confirmed. */
   async now(confirm: boolean): Promise<{ message: string; gen?: number }> {
-    if (this.pending && !confirm) {
-      throw new Error(
-        `generation ${this.pending.gen} is held: ${this.pending.reason}; ` +
-          "add --confirm to publish it",
-      );
-    }
+    const held = (p: { gen: number; reason: string }) =>
+      new Error(`generation ${p.gen} is held: ${p.reason}; add --confirm to publish it`);
+    if (this.pending && !confirm) throw held(this.pending);
     this.held = null;
     const g = await this.scan("all", confirm);
-    if (!g && this.pending) {
-      throw new Error(
-        `generation ${this.pending.gen} is held: ${this.pending.reason}; ` +
-          "add --confirm to publish it",
-      );
-    }
+    if (!g && this.pending) throw held(this.pending);
     return g
       ? { message: `generation ${g.gen} offered`, gen: g.gen }
       : { message: "the source matches the newest generation: nothing to publish" };

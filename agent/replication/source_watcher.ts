@@ -49,13 +49,13 @@ export class SourceWatcher {
   /** Records an absolute path that changed; (re)arms the stabilization window. */
   hint(path: string): void {
     const rel = relativeDir(this.#o.source, path);
-    if (rel === undefined) return;
-    this.#dirs.add(rel);
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.#flush(), this.#o.stabilizeMs);
+    if (rel !== undefined) this.retryLater([rel], this.#o.stabilizeMs);
   }
 
-  /** Hands over dirs again after `ms` (files that were still being written). */
+  /**
+   * Adds dirs to the next hand-over and restarts its timer at `ms` (also how files that
+   * were still being written are handed over again).
+   */
   retryLater(dirs: string[], ms: number): void {
     for (const d of dirs) this.#dirs.add(d);
     clearTimeout(this.#timer);
