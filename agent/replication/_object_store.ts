@@ -224,29 +224,25 @@ export abstract class ObjectStore {
     if (bytes.length !== e.size) {
       throw new Error(`cannot install ${e.hash}: got ${bytes.length} bytes, expected ${e.size}`);
     }
-    const dir = await this.#subdir("files", e.hash);
-    await this.#markUnsynced();
-    const tmp = this.tempPath("file"), path = `${dir}/${fileKey(e)}`;
-    const mtime = new Date(e.mtimeMs);
+    const tmp = this.tempPath("file");
     try {
-      if (bytes.length <= SMALL_FILE_BYTES) {
-        Deno.writeFileSync(tmp, bytes, { createNew: true, mode: 0o600 });
-        Deno.chmodSync(tmp, e.mode);
-        Deno.utimeSync(tmp, mtime, mtime);
-        this.#installs++;
-        Deno.renameSync(tmp, path);
-      } else {
+      if (bytes.length > SMALL_FILE_BYTES) {
         await Deno.writeFile(tmp, bytes, { createNew: true, mode: 0o600 });
-        await Deno.chmod(tmp, e.mode);
-        await Deno.utime(tmp, mtime, mtime);
-        this.#installs++;
-        await Deno.rename(tmp, path);
+        return await this.installFile(e, tmp);
       }
+      const dir = await this.#subdir("files", e.hash);
+      await this.#markUnsynced();
+      const path = `${dir}/${fileKey(e)}`, mtime = new Date(e.mtimeMs);
+      Deno.writeFileSync(tmp, bytes, { createNew: true, mode: 0o600 });
+      Deno.chmodSync(tmp, e.mode);
+      Deno.utimeSync(tmp, mtime, mtime);
+      this.#installs++;
+      Deno.renameSync(tmp, path);
+      this.#installed(e, dir, path);
     } catch (err) {
       await removeIfPresent(tmp);
       throw err;
     }
-    this.#installed(e, dir, path);
   }
 
   // ── chunks ───────────────────────────────────────────────────────────────────────
