@@ -31,10 +31,6 @@ export class ChunkIndex {
     this.#scan = scan;
   }
 
-  get size(): number {
-    return this.#map.size;
-  }
-
   /** Indexes the chunks of an installed file (files of one chunk are skipped). */
   addFile(e: FileEntry): void {
     if (!e.chunks || e.chunks.length < 2) return;

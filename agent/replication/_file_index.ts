@@ -27,10 +27,6 @@ export class FileIndex {
   /** One suffix as a string (the usual case), several as an array. */
   #m = new Map<Hash, string | string[]>();
 
-  get size(): number {
-    return this.#m.size;
-  }
-
   add(hash: Hash, suffix: string): void {
     const v = this.#m.get(hash);
     if (v === undefined) this.#m.set(hash, suffix);

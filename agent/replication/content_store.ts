@@ -38,7 +38,6 @@ import { materialize } from "./_materialize.ts";
 import { type FileEntry, type Generation, type Hash, isHash, type Tree } from "./tree.ts";
 import { cooperate, fsyncPath, isNotFound, lstatOrUndefined, removeIfPresent } from "./_fs.ts";
 
-export { fileKey } from "./_file_index.ts";
 export type { GcResult } from "./_store_gc.ts";
 
 /** Where a host keeps its content store. */
