@@ -94,6 +94,7 @@ export function refreshAgreement(s: NodeState, now: number, fx: Effect[]): boole
   // hot path (a heartbeat that changes none of them) it is not rebuilt.
   const basis = { view: s.view, config: s.config, accepting: accepting(s) };
   const b = s.planBasis;
+  let planChanged = false;
   if (
     !s.converged || !b || b.view !== basis.view || b.config !== basis.config ||
     b.accepting !== basis.accepting
@@ -101,11 +102,16 @@ export function refreshAgreement(s: NodeState, now: number, fx: Effect[]): boole
     const plan = bucketPlan(s);
     s.releasedSinceAgreement = noteReleased(s.releasedSinceAgreement, s.lastPlan, plan);
     if (!s.lastPlan || !samePlan(plan, s.lastPlan)) {
-      const handoff = handoffOf(s, s.lastPlan, plan);
+      startHandoff(s, s.lastPlan, plan, now);
       s.lastPlan = plan;
-      fx.push({ kind: "applyBuckets", plan, ...(handoff && { handoff }) });
+      planChanged = true;
     }
     s.planBasis = s.converged ? basis : undefined;
+  }
+  const handoffChanged = pruneHandoff(s, now);
+  if (s.lastPlan && (planChanged || handoffChanged)) {
+    const handoff = handoffNow(s, now);
+    fx.push({ kind: "applyBuckets", plan: s.lastPlan, ...(handoff && { handoff }) });
   }
   if (moved) sendHeartbeat(s, now, fx);
   return moved;
@@ -241,30 +247,70 @@ function noteReleased(
 }
 
 /**
- * The buckets `before` held and `after` does not, each with the address of its owner in the
- * current view when that is a live peer (shared mode only: in failover mode one host holds
- * the whole cluster IP). Undefined when there is none, or views are not settled.
+ * How long a released bucket is forwarded at most: two leases. Long enough for its new owner
+ * to hear of the release and take it (a newcomer first fetches the map); entries end sooner
+ * when the view moves the bucket on, the peer goes, views diverge, or it is ours again.
  */
-export function handoffOf(
+export function handoffMs(s: NodeState): number {
+  const { periodMs, deadMisses } = s.config.heartbeat;
+  return 2 * (deadMisses - 1) * periodMs;
+}
+
+/**
+ * Starts forwarding the buckets `before` held and `after` does not to their owner in the
+ * current view, when that is a live peer: in shared mode only (in failover mode one host
+ * holds the whole cluster IP), and only while every live peer announces our view or the last
+ * agreed one. Then no other host can hold a bucket we held, and its owner in our view is the
+ * one that will take it; after a partition heals views differ, and nothing is forwarded.
+ */
+function startHandoff(
   s: NodeState,
   before: BucketPlan | undefined,
   after: BucketPlan,
-): Handoff | undefined {
-  // Only while every live peer announces our view or the last agreed one: then no other host
-  // can hold a bucket we held, and its owner in our view is the one that will take it. (After
-  // a partition heals, peers' views differ and the target may not be the owner: no hand-off.)
+  now: number,
+): void {
   if (!before || s.config.mode !== "shared" || !settledPeers(s)) return;
-  const address = new Map(s.config.hosts.map((h) => [h.id, h.address]));
-  let out: Handoff | undefined;
+  const fresh: NodeState["handingOff"] = [];
   for (const [rule, gone] of dropped(before, after)) {
     const map = s.view.maps[rule];
     if (!map) continue;
     for (const bucket of gone) {
-      const owner = map[bucket];
-      const to = address.get(owner);
-      if (owner === s.selfId || !s.peers.get(owner)?.alive || !to) continue;
-      ((out ??= {})[rule] ??= []).push({ bucket, to });
+      const to = map[bucket];
+      if (to === s.selfId || !s.peers.get(to)?.alive) continue;
+      fresh.push({ rule, bucket, to, until: now + handoffMs(s) });
     }
+  }
+  if (fresh.length === 0) return;
+  const key = (e: { rule: string; bucket: number }) => `${e.rule}/${e.bucket}`;
+  const renewed = new Set(fresh.map(key));
+  s.handingOff = [...s.handingOff.filter((e) => !renewed.has(key(e))), ...fresh];
+}
+
+/**
+ * Ends the forwarding of each bucket whose time is up, whose owner in the current view is no
+ * longer its target, whose target is gone, or that we own again; of all of them while views
+ * diverge. Returns whether any ended.
+ */
+function pruneHandoff(s: NodeState, now: number): boolean {
+  if (s.handingOff.length === 0) return false;
+  const settled = s.config.mode === "shared" && settledPeers(s);
+  const owned = new Map(Object.entries(s.lastPlan?.owned ?? {}).map(([r, bs]) => [r, new Set(bs)]));
+  const kept = s.handingOff.filter((e) =>
+    settled && e.until > now && s.view.maps[e.rule]?.[e.bucket] === e.to &&
+    !!s.peers.get(e.to)?.alive && !owned.get(e.rule)?.has(e.bucket)
+  );
+  if (kept.length === s.handingOff.length) return false;
+  s.handingOff = kept;
+  return true;
+}
+
+/** The buckets being forwarded, with their targets' addresses; undefined when none. */
+export function handoffNow(s: NodeState, now: number): Handoff | undefined {
+  const address = new Map(s.config.hosts.map((h) => [h.id, h.address]));
+  let out: Handoff | undefined;
+  for (const e of s.handingOff) {
+    const to = address.get(e.to);
+    if (to) ((out ??= {})[e.rule] ??= []).push({ bucket: e.bucket, to, ms: e.until - now });
   }
   return out;
 }

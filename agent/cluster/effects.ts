@@ -55,11 +55,12 @@ export interface BucketPlan {
 }
 
 /**
- * For each `multiple` rule, the buckets this plan stopped owning, with the address of the
- * live peer that owns them now. The dataplane forwards new flows in them to that peer for a
- * moment, so no SYN lands between the release here and the take there.
+ * For each `multiple` rule, the buckets this host released and still forwards: each with the
+ * address of the live peer that owns it now and how much longer to forward (ms). The
+ * dataplane sends new flows in them to that peer, so no SYN lands between the release here
+ * and the take there. Always the complete current list.
  */
-export type Handoff = Record<string, { bucket: number; to: string }[]>;
+export type Handoff = Record<string, { bucket: number; to: string; ms: number }[]>;
 
 export type Effect =
   | { kind: "send"; to: string[]; bytes: Uint8Array }

@@ -125,6 +125,8 @@ export interface NodeState {
    * the next agreement, even if a later view returns them (a peer may hold them by then).
    */
   releasedSinceAgreement: Record<string, ReadonlySet<number>>;
+  /** Buckets released to a peer and forwarded to it until `until` (see converge.ts). */
+  handingOff: { rule: string; bucket: number; to: number; until: number }[];
   drops: Record<DropReason, number>;
   nextBeatAt: number;
   lastSentAt: number;
@@ -184,6 +186,7 @@ export function initialState(init: NodeInit, now: number): NodeState {
     lastSentAt: -Infinity,
     drainDeadline: admin === "draining" ? now + init.config.drainTimeoutMs : undefined,
     releasedSinceAgreement: {},
+    handingOff: [],
     lastStepAt: now,
     graceUntil: -Infinity,
   };

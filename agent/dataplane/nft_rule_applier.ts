@@ -48,12 +48,6 @@ export interface NftRuleApplierOptions {
   iface: string;
   /** Lease of owned buckets. Default: leaseFor(config.heartbeat) = 200 ms at the defaults. */
   leaseMs?: number;
-  /**
-   * How long a released bucket's new flows are forwarded to its new owner: long enough for
-   * it to hear of the release and take the bucket (a newcomer first fetches the map).
-   * Default 2 × the lease (400 ms).
-   */
-  handoffMs?: number;
   /** A lease is not renewed sooner than this after the last write. Default leaseMs / 8 (25). */
   refreshEveryMs?: number;
   /** jhash seed. Default: seedFromClusterId(config.clusterId), the same on every host. */
@@ -90,8 +84,8 @@ export class NftRuleApplier implements RuleApplier {
   #owned = "";
   #renewedAt = -Infinity;
   #last: RulesetInput | undefined;
-  /** Released buckets being forwarded, each until a monotonic time. */
-  #handoff: (Omit<HandoffEntry, "timeoutMs"> & { until: number })[] = [];
+  /** The released buckets being forwarded, as the core last listed them. */
+  #handoff: HandoffEntry[] = [];
   /** Counter values carried over from tables that a full apply replaced. */
   #base: Record<string, CounterValue> = {};
 
@@ -107,7 +101,7 @@ export class NftRuleApplier implements RuleApplier {
 
   apply(plan: BucketPlan, handoff?: Handoff): Promise<void> {
     return settle(() => {
-      const handedOff = this.#noteHandoff(plan, handoff);
+      const handedOff = this.#noteHandoff(handoff);
       const input = this.#input(plan);
       const structure = renderRuleset({
         ...input,
@@ -160,7 +154,6 @@ export class NftRuleApplier implements RuleApplier {
 
   #input(plan: BucketPlan): RulesetInput {
     const config = this.#o.config();
-    const now = this.#now();
     return {
       config,
       plan,
@@ -168,33 +161,27 @@ export class NftRuleApplier implements RuleApplier {
       leaseMs: this.#o.leaseMs ?? leaseFor(config.heartbeat),
       seed: this.#o.seed ?? seedFromClusterId(config.clusterId),
       table: this.#table,
-      handoff: this.#handoff.map(({ until, ...e }) => ({
-        ...e,
-        timeoutMs: Math.max(1, Math.ceil(until - now)),
-      })),
+      handoff: this.#handoff,
     };
   }
 
   /**
-   * Keeps the hand-off entries that are still running and not owned again, adds the plan's
-   * new ones (a bucket released again replaces its entry); returns whether it added any.
+   * Takes the core's complete list of forwarded buckets (each with the time it has left);
+   * returns whether the buckets or their targets differ from the list in the kernel.
    */
-  #noteHandoff(plan: BucketPlan, handoff: Handoff | undefined): boolean {
-    const now = this.#now();
-    const ms = this.#o.handoffMs ?? 2 * (this.#o.leaseMs ?? leaseFor(this.#o.config().heartbeat));
-    const fresh = Object.entries(handoff ?? {}).flatMap(([rule, list]) =>
-      list.map(({ bucket, to }) => ({ rule, bucket, to, until: now + ms }))
+  #noteHandoff(handoff: Handoff | undefined): boolean {
+    const next = Object.entries(handoff ?? {}).flatMap(([rule, list]) =>
+      list.map(({ bucket, to, ms }) => ({
+        rule,
+        bucket,
+        to,
+        timeoutMs: Math.max(1, Math.ceil(ms)),
+      }))
     );
-    const key = (e: { rule: string; bucket: number }) => `${e.rule}/${e.bucket}`;
-    const replaced = new Set(fresh.map(key));
-    const owned = new Set(
-      Object.entries(plan.accepting ? plan.owned : {}).flatMap(([rule, bs]) =>
-        bs.map((bucket) => key({ rule, bucket }))
-      ),
-    );
-    const running = this.#handoff.filter((e) => e.until > now && !replaced.has(key(e)));
-    this.#handoff = [...running, ...fresh].filter((e) => !owned.has(key(e)));
-    return fresh.length > 0;
+    const key = (l: HandoffEntry[]) => l.map((e) => `${e.rule}/${e.bucket}>${e.to}`).join();
+    const changed = key(next) !== key(this.#handoff);
+    this.#handoff = next;
+    return changed;
   }
 
   #due(): boolean {

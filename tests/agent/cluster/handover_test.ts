@@ -13,6 +13,7 @@ import {
 } from "../../_fakes/cluster_fixtures.ts";
 import { FLAG_LEAVING } from "../../../agent/cluster/heartbeat_codec.ts";
 import { ownedBy } from "../../../agent/cluster/bucket_map.ts";
+import { handoffMs } from "../../../agent/cluster/converge.ts";
 
 const C = hostId(3);
 
@@ -91,4 +92,45 @@ Deno.test("a newcomer fetching the map plans to take forwarded flows, not yet it
   assertEquals(h.state.lastPlan?.joining, true);
   h.command("suspend", 20);
   assertEquals(h.state.lastPlan?.joining, undefined, "a suspended newcomer takes nothing");
+});
+
+/** h1 drainstopped at 260 (converged 3-host node); the forwarding list it applied then. */
+function drained() {
+  const h = convergedNode(3);
+  const r = h.command("drainstop", 260);
+  const apply = r.effects.find((e) => e.kind === "applyBuckets");
+  assert(apply?.kind === "applyBuckets" && apply.handoff, "a hand-off started");
+  return { h, handoff: apply.handoff.default };
+}
+
+/** The hand-off list of the applyBuckets effect in `fx`, or "no effect". */
+function applied(fx: { kind: string }[]) {
+  const e = fx.find((x) => x.kind === "applyBuckets") as
+    | { handoff?: Record<string, { to: string; ms: number }[]> }
+    | undefined;
+  return e ? e.handoff?.default ?? [] : "no effect";
+}
+
+Deno.test("forwarding lasts two leases, then the list is applied empty", () => {
+  const { h, handoff } = drained();
+  assertEquals(new Set(handoff.map((x) => x.ms)), new Set([handoffMs(h.state)]));
+  assertEquals(handoffMs(h.state), 400);
+  const v = agreeing(h.state.view);
+  assertEquals(applied(h.hear(hostId(2), v, 600).effects), "no effect", "still running");
+  assertEquals(applied(h.hear(hostId(2), v, 661).effects), []);
+});
+
+Deno.test("forwarding to a peer that bows out ends at once; the others go on", () => {
+  const { h, handoff } = drained();
+  const c = addressOf(h.state.config, C);
+  assert(handoff.some((x) => x.to === c));
+  const left = applied(h.hear(C, { ...agreeing(h.state.view), flags: FLAG_LEAVING }, 270).effects);
+  assert(left !== "no effect" && left.length > 0, "the list was applied again");
+  assert(left.every((x) => x.to !== c && x.ms === 390), JSON.stringify(left.slice(0, 2)));
+});
+
+Deno.test("all forwarding ends when a peer announces a view that is neither ours nor agreed", () => {
+  const { h } = drained();
+  const foreign = { ...agreeing(h.state.view), viewDigest: new Uint8Array(32).fill(7) };
+  assertEquals(applied(h.hear(C, foreign, 270).effects), []);
 });

@@ -279,7 +279,9 @@ Deno.test("apply() with a hand-off releases and forwards the buckets in one scri
   runner.take();
   clock.advance(1);
   const moved = { ...base, owned: { ...base.owned, web: [1] } };
-  await a.apply(moved, { web: [{ bucket: 2, to: "10.0.0.2" }, { bucket: 3, to: "10.0.0.3" }] });
+  const two = { bucket: 2, to: "10.0.0.2", ms: 400 },
+    three = { bucket: 3, to: "10.0.0.3", ms: 400 };
+  await a.apply(moved, { web: [two, three] });
   const handoff = [
     { rule: "web", bucket: 2, to: "10.0.0.2", timeoutMs: 400 },
     { rule: "web", bucket: 3, to: "10.0.0.3", timeoutMs: 400 },
@@ -287,36 +289,55 @@ Deno.test("apply() with a hand-off releases and forwards the buckets in one scri
   const want = { ...input(moved), handoff };
   assert.deepEqual(runner.take(), [renderLeaseRefresh(want) + renderHandoffUpdate(want)]);
 
-  // 150 ms later bucket 1 goes too: the earlier entries keep their own remaining time.
+  // 150 ms later bucket 1 goes too: the list comes whole, each entry with the time it has left.
   clock.advance(150);
   const none = { ...base, owned: { ...base.owned, web: [] } };
-  await a.apply(none, { web: [{ bucket: 1, to: "10.0.0.2" }] });
+  await a.apply(none, {
+    web: [{ ...two, ms: 250 }, { ...three, ms: 249.2 }, { bucket: 1, to: "10.0.0.2", ms: 400 }],
+  });
   const [script] = runner.take();
   assert.match(
     script,
     /handoff_web \{\n\t2 timeout 250ms : 10\.0\.0\.2, 3 timeout 250ms : 10\.0\.0\.3, 1 timeout 400ms : 10\.0\.0\.2\n\}/,
   );
 
-  // A full install 300 ms later carries only the entry still running, with what is left.
-  clock.advance(300);
-  await a.apply({ ...none, defaultHost: false });
+  // The same buckets and targets with less time left: the kernel's timeouts run on, no write.
+  clock.advance(1);
+  await a.apply(none, {
+    web: [{ ...two, ms: 249 }, { ...three, ms: 249 }, { bucket: 1, to: "10.0.0.2", ms: 399 }],
+  });
+  assert.deepEqual(runner.take(), []);
+
+  // A full install carries the list as the core last gave it.
+  await a.apply({ ...none, defaultHost: false }, { web: [{ bucket: 1, to: "10.0.0.2", ms: 100 }] });
   const full = runner.take().at(-1)!;
   assert.match(full, /elements = \{ 1 timeout 100ms : 10\.0\.0\.2 \}/);
   assert.doesNotMatch(full, /: 10\.0\.0\.3/);
 });
 
-Deno.test("a bucket owned again, or cleared, is no longer handed off", async () => {
-  const { runner, clock, make } = setup({ handoffMs: 1000 });
+Deno.test("a bucket left out of the list is no longer forwarded; clear() forgets the list", async () => {
+  const { runner, clock, make } = setup();
   const a = make();
   await a.apply(base);
   clock.advance(1);
   const released = { ...base, owned: { ...base.owned, web: [] } };
-  await a.apply(released, { web: [1, 2, 3].map((bucket) => ({ bucket, to: "10.0.0.2" })) });
-  clock.advance(1);
-  await a.apply({ ...base, owned: { ...base.owned, web: [2] }, defaultHost: false });
-  const full = runner.take().at(-1)!;
-  assert.match(full, /elements = \{ 1 timeout 999ms : 10\.0\.0\.2, 3 timeout 999ms : /);
+  const entry = (bucket: number) => ({ bucket, to: "10.0.0.2", ms: 400 });
+  await a.apply(released, { web: [1, 2, 3].map(entry) });
+  runner.take();
+  await a.apply(released, { web: [1, 3].map(entry) });
+  const [script] = runner.take();
+  assert.match(
+    script,
+    /flush map ip appliance handoff_web\nadd element ip appliance handoff_web \{ 1 timeout 400ms : 10\.0\.0\.2, 3 timeout 400ms : 10\.0\.0\.2 \}/,
+  );
+  await a.apply(released);
+  assert.match(
+    runner.take()[0],
+    /flush map ip appliance handoff_web\n(?!add element ip appliance handoff_web)/,
+  );
+  await a.apply(released, { web: [1].map(entry) });
   await a.clear();
-  await a.apply({ ...base, defaultHost: false });
+  runner.take();
+  await a.apply({ ...released, defaultHost: false });
   assert.doesNotMatch(runner.take().at(-1)!, /: 10\.0\.0\.2/);
 });
