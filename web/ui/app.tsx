@@ -49,7 +49,9 @@ function Shell({ onLogout }: { onLogout: () => void }) {
   const hash = useHash();
   const [status, setStatus] = useState<PanelStatus | undefined>();
   const [connection, setConnection] = useState<"live" | "reconnecting" | "closed">("reconnecting");
-  const [notice, setNotice] = useState<string | undefined>();
+  // A notice belongs to the page that raised it: it is shown only on that page, from the
+  // very render that switches pages (an effect clearing it would leave one frame).
+  const [notice, setNotice] = useState<{ text: string; page: string } | undefined>();
   const [traffic, setTraffic] = useState<TrafficHistory | undefined>();
   const listeners = useRef(new Set<(e: Event) => void>());
 
@@ -62,8 +64,8 @@ function Shell({ onLogout }: { onLogout: () => void }) {
       traffic: (t) => setTraffic((h) => addTrafficSample(h, t)),
       connection: setConnection,
     }), []);
-  // A notice belongs to the page that raised it.
   useEffect(() => setNotice(undefined), [hash]);
+  const notify = useCallback((text: string) => setNotice({ text, page: hash }), [hash]);
   useEffect(() => {
     if (!notice) return;
     const t = setTimeout(() => setNotice(undefined), 6000);
@@ -106,18 +108,20 @@ function Shell({ onLogout }: { onLogout: () => void }) {
         </button>
       </header>
       <main id="main" tabIndex={-1}>
-        <div aria-live="polite">{notice && <p class="notice ok">{notice}</p>}</div>
+        <div aria-live="polite">
+          {notice?.page === hash && <p class="notice ok">{notice.text}</p>}
+        </div>
         <ErrorBoundary key={page.hash} what={`the ${page.label} page`}>
           {page.hash === "#/rules"
-            ? <RulesPage notify={setNotice} />
+            ? <RulesPage notify={notify} />
             : page.hash === "#/events"
             ? <EventsPage hosts={hosts} subscribe={subscribe} />
             : page.hash === "#/timeline"
             ? <TimelinePage />
             : page.hash === "#/replication"
-            ? <ReplicationPage notify={setNotice} />
+            ? <ReplicationPage notify={notify} />
             : status
-            ? <OverviewPage status={status} traffic={traffic} notify={setNotice} />
+            ? <OverviewPage status={status} traffic={traffic} notify={notify} />
             : <p>Waiting for the cluster status…</p>}
         </ErrorBoundary>
       </main>
