@@ -5,16 +5,19 @@
  *   apply(plan, handoff)
  *                 rule structure changed (or first apply) → full ruleset, one batch (after
  *                 reading the counters that replacing the tables resets)
- *                 same structure, other buckets, a hand-off or lease due → lease refresh
- *                 and hand-off entries, one batch (a released bucket leaves the owned set
- *                 in the same transaction that starts forwarding it to its new owner)
+ *                 same structure, other buckets or another hand-off → the owned sets and
+ *                 the hand-off entries that changed, with the lease, one batch (a released
+ *                 bucket leaves the owned set in the same transaction that starts
+ *                 forwarding it to its new owner)
+ *                 same plan, lease due                        → lease renewal
  *                 same plan within refreshEveryMs             → nothing
- *   refresh()     every heartbeat: lease refresh if one is due
+ *   refresh()     every heartbeat: lease renewal if one is due
  *   clear()       deletes both tables
  *
- * The owned-bucket sets are leases: each element expires after leaseMs unless refreshed, so
- * an agent that dies, hangs or is frozen stops taking new flows by itself before its peers
- * declare it dead (deadMisses × periodMs) and take its buckets over. The tables carry
+ * The lease (set `lease`, see nft_rules.ts) expires after leaseMs unless renewed, so an agent
+ * that dies, hangs or is frozen stops taking new flows by itself before its peers declare it
+ * dead (deadMisses × periodMs) and take its buckets over. A renewal is one element, whatever
+ * the plan. The tables carry
  * `flags owner`: only this runner's netlink socket can change them (not even another root
  * process's `nft flush ruleset`), and the kernel deletes them when the socket closes.
  */
@@ -29,6 +32,7 @@ import {
   renderHandoffUpdate,
   renderLeaseRefresh,
   renderLeftoverCleanup,
+  renderOwnedUpdate,
   renderRuleset,
   renderTeardown,
   type RulesetInput,
@@ -46,7 +50,7 @@ export interface NftRuleApplierOptions {
   config: () => ClusterConfig;
   /** The cluster interface. */
   iface: string;
-  /** Lease of owned buckets. Default: leaseFor(config.heartbeat) = 200 ms at the defaults. */
+  /** The lease on new flows. Default: leaseFor(config.heartbeat) = 200 ms at the defaults. */
   leaseMs?: number;
   /** A lease is not renewed sooner than this after the last write. Default leaseMs / 8 (25). */
   refreshEveryMs?: number;
@@ -111,7 +115,7 @@ export class NftRuleApplier implements RuleApplier {
       const owned = JSON.stringify(plan.accepting ? plan.owned : {});
       if (structure !== this.#structure) this.#full(input, structure);
       else if (owned !== this.#owned || handedOff || this.#due()) {
-        this.#refresh(input, handedOff);
+        this.#refresh(input, owned !== this.#owned, handedOff);
       }
       this.#owned = owned;
       this.#last = input;
@@ -208,8 +212,9 @@ export class NftRuleApplier implements RuleApplier {
     this.#renewedAt = this.#now();
   }
 
-  #refresh(input: RulesetInput, handedOff = false) {
-    const script = renderLeaseRefresh(input) + (handedOff ? renderHandoffUpdate(input) : "");
+  #refresh(input: RulesetInput, ownedChanged = false, handedOff = false) {
+    const script = (ownedChanged ? renderOwnedUpdate(input) : "") + renderLeaseRefresh(input) +
+      (handedOff ? renderHandoffUpdate(input) : "");
     if (script) this.#run(script, `renewing the bucket leases in "${this.#table}"`);
     this.#renewedAt = this.#now();
   }

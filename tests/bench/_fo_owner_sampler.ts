@@ -2,7 +2,8 @@
  * Samples which buckets each host's kernel accepts, for `bench:failover`'s duplicate-owner
  * check: a separate process, started in the root namespace, that enters each host's
  * network namespace once (setns on its JS thread) to open one libnftables context there,
- * then lists `ip appliance <set>` in every namespace every --period-ms.
+ * then lists `ip appliance <set>` in every namespace every --period-ms (empty while the
+ * host's lease has run out: then it takes no new flow).
  *
  *   deno run -A _fo_owner_sampler.ts --set owned_default [--buckets 1024] [--period-ms 20]
  *     [--duration-ms 10000] [--count 5000] NS…
@@ -12,7 +13,8 @@
  * the hosts twice, in order then in reverse (h1 h2 h3 h3 h2 h1), so for each pair the earlier
  * host's two listings bracket the later host's: a bucket in both of the outer host's and in
  * either of the inner host's listings was in both sets at the same instant (an element is
- * removed by a flush or by its lease running out; neither puts it back within the round).
+ * removed by a flush, or all of them by the lease running out; neither puts it back within
+ * the round).
  *
  * Output: `{"ready": <wall ms>}`, then one JSON line per round (an OwnerRound: wall-clock
  * ms, buckets per host, pairs of hosts that owned the same buckets at once, buckets nobody
@@ -140,6 +142,16 @@ export function parseSet(json: string): Ranges {
   return out;
 }
 
+/** Whether a set listed by `nft -j list set` has any element. */
+export function hasElements(json: string): boolean {
+  return json.split("\n").some((doc) =>
+    doc.trim() !== "" &&
+    ((JSON.parse(doc).nftables ?? []) as Record<string, unknown>[]).some((item) =>
+      ((item.set as { elem?: unknown[] } | undefined)?.elem?.length ?? 0) > 0
+    )
+  );
+}
+
 /** The buckets 0..count-1 as a byte each: 1 when in one of the ranges. */
 export function bits(ranges: Ranges, count: number): Uint8Array {
   const out = new Uint8Array(count);
@@ -178,7 +190,10 @@ export function compare(t0: number, t1: number, a: Uint8Array[], b: Uint8Array[]
 function main(args: string[]): number {
   const o = parse(args);
   const ctxs = openIn(o.namespaces);
+  // A host takes a new flow in a bucket only while its lease (one element) is alive.
   const list = (ctx: Libnftables): Ranges => {
+    const lease = ctx.run(`list set ip appliance lease`, { json: true });
+    if (!lease.ok || !hasElements(lease.output)) return [];
     const r = ctx.run(`list set ip appliance ${o.set}`, { json: true });
     return r.ok ? parseSet(r.output) : [];
   };

@@ -4,7 +4,9 @@
  * JSON object on stdout (ms, median/p90/max of N runs); progress goes to stderr.
  *
  *   full_apply_ms     a new rule structure: counters read, both tables replaced in one batch
- *   lease_refresh_ms  the same structure with other buckets: each set flushed and refilled
+ *   owned_update_ms   the same structure with other buckets: each owned set flushed and
+ *                     refilled, the lease renewed, one batch
+ *   lease_renewal_ms  the same plan: the lease's one element re-added (every heartbeat)
  *
  * for two shapes of this host's share: `contiguous` (512 buckets in one interval) and
  * `scattered` (every other bucket: 512 elements, the worst case for the set).
@@ -15,7 +17,7 @@ import { progress, summarize } from "./_stats.ts";
 
 const HELP = `Usage: deno task bench:nft [--runs N]
 
-Times full nftables applies and lease refreshes of the dataplane (1024 buckets) through
+Times full nftables applies, owned-set updates and lease renewals of the dataplane (1024 buckets) through
 libnftables, inside a temporary network namespace. Needs root. Prints one JSON object.
 
 Options:
@@ -61,21 +63,26 @@ async function main() {
   };
   const nft = (await sh("nft", "--version")).trim();
   const result = await withNetns(async (ns) => {
-    const child = new NftChild(ns, { iface: "v0", leaseMs: 200, config: cfg });
+    const child = new NftChild(ns, { iface: "v0", leaseMs: 200, config: cfg, refreshEveryMs: 0 });
     try {
       const out: Record<string, unknown> = {};
       for (const [shape, [a, b]] of Object.entries(shapes)) {
-        progress(`${shape}: ${runs} full applies, ${runs} lease refreshes`);
+        progress(`${shape}: ${runs} full applies, owned updates and lease renewals`);
         const plans = [plan({ owned: { default: a } }), plan({ owned: { default: b } })];
         const r = await child.send({ op: "bench", plans, runs }) as {
           full: number[];
           refresh: number[];
+          renew: number[];
         };
         const brief = (xs: number[]) => {
           const { raw: _raw, ...s } = summarize(xs, 2);
           return s;
         };
-        out[shape] = { full_apply_ms: brief(r.full), lease_refresh_ms: brief(r.refresh) };
+        out[shape] = {
+          full_apply_ms: brief(r.full),
+          owned_update_ms: brief(r.refresh),
+          lease_renewal_ms: brief(r.renew),
+        };
       }
       return out;
     } finally {

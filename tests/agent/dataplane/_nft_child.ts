@@ -8,7 +8,8 @@
  *   {"op":"apply","plan":{…}} | {"op":"refresh"} | {"op":"counters"} | {"op":"clear"}
  *   {"op":"listen","port":80}  echoes TCP connections to the cluster IP
  *   {"op":"bench","plans":[A,B],"runs":50}  ms of each full apply (plans A and B alternate with
- *              defaultHost flipped, so the structure changes) and each lease refresh (A and B alternate)
+ *              defaultHost flipped, so the structure changes), each owned-set update (A and B
+ *              alternate) and each lease renewal (the same plan; needs refreshEveryMs 0)
  * Exits when stdin closes.
  */
 import type { ClusterConfig } from "../../../agent/cluster/config.ts";
@@ -20,6 +21,8 @@ interface Options {
   iface: string;
   leaseMs: number;
   config: ClusterConfig;
+  /** The applier's refreshEveryMs (default: its own). */
+  refreshEveryMs?: number;
 }
 
 type Command =
@@ -37,6 +40,7 @@ const applier = new NftRuleApplier({
   config: () => options.config,
   iface: options.iface,
   leaseMs: options.leaseMs,
+  refreshEveryMs: options.refreshEveryMs,
 });
 
 async function handle(cmd: Command): Promise<unknown> {
@@ -61,14 +65,17 @@ async function handle(cmd: Command): Promise<unknown> {
   }
 }
 
-/** Times applies through the applier: each full one replaces the tables, each refresh the sets. */
+/**
+ * Times the applier: each full apply replaces the tables, each owned update refills the sets,
+ * each renewal re-adds the lease.
+ */
 async function bench(plans: BucketPlan[], runs: number) {
   const timed = async (plan: BucketPlan) => {
     const t0 = performance.now();
     await applier.apply(plan);
     return performance.now() - t0;
   };
-  const full: number[] = [], refresh: number[] = [];
+  const full: number[] = [], refresh: number[] = [], renew: number[] = [];
   for (let i = 0; i < runs; i++) {
     const plan = plans[i % plans.length];
     full.push(await timed({ ...plan, defaultHost: i % 2 === 0 }));
@@ -78,7 +85,12 @@ async function bench(plans: BucketPlan[], runs: number) {
     const plan = plans[(i + runs) % plans.length];
     refresh.push(await timed({ ...plan, defaultHost: runs % 2 === 1 }));
   }
-  return { full, refresh };
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await applier.refresh();
+    renew.push(performance.now() - t0);
+  }
+  return { full, refresh, renew };
 }
 
 const encoder = new TextEncoder();

@@ -109,7 +109,10 @@ export class NftChild {
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #lines: AsyncIterator<string>;
 
-  constructor(ns: string, options: { iface: string; leaseMs: number; config: unknown }) {
+  constructor(
+    ns: string,
+    options: { iface: string; leaseMs: number; config: unknown; refreshEveryMs?: number },
+  ) {
     this.#proc = new Deno.Command("ip", {
       args: ["netns", "exec", ns, DENO, "run", "-A", CHILD, JSON.stringify(options)],
       stdin: "piped",

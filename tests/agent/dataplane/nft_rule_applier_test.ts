@@ -11,6 +11,7 @@ import {
 import {
   renderHandoffUpdate,
   renderLeaseRefresh,
+  renderOwnedUpdate,
   renderRuleset,
   renderTeardown,
 } from "../../../agent/dataplane/nft_rules.ts";
@@ -118,7 +119,7 @@ Deno.test("apply() of the same plan within the refresh interval sends nothing", 
   assert.deepEqual(runner.take(), [renderLeaseRefresh(input(base))]);
 });
 
-Deno.test("apply() with other buckets and the same structure sends only the set refresh", async () => {
+Deno.test("apply() with other buckets and the same structure refills the sets and renews the lease", async () => {
   const { runner, clock, make } = setup();
   const a = make();
   await a.apply(base);
@@ -127,8 +128,13 @@ Deno.test("apply() with other buckets and the same structure sends only the set 
   const moved = { ...base, epoch: 8, owned: { default: range(0, 300), web: [] } };
   await a.apply(moved);
   const sent = runner.take();
-  assert.deepEqual(sent, [renderLeaseRefresh(input(moved))]);
+  assert.deepEqual(sent, [renderOwnedUpdate(input(moved)) + renderLeaseRefresh(input(moved))]);
   assert.match(sent[0], /^flush set ip appliance owned_web\nflush set ip appliance owned_def/);
+  // Then the lease alone, when due: the sets keep their elements.
+  clock.advance(25);
+  await a.refresh();
+  assert.deepEqual(runner.take(), [renderLeaseRefresh(input(moved))]);
+  assert.doesNotMatch(renderLeaseRefresh(input(moved)), /owned/);
 });
 
 Deno.test("apply() reinstalls the full ruleset when the rule structure changes", async () => {
@@ -222,7 +228,8 @@ Deno.test("apply() uses the lease and seed it is given", async () => {
   const a = make();
   await a.apply(base);
   const full = runner.take()[1];
-  assert.match(full, /elements = \{ 1-3 timeout 120ms \}/);
+  assert.match(full, /set lease \{[^}]*elements = \{ 198\.18\.0\.10 timeout 120ms \}/);
+  assert.match(full, /set owned_web \{[^}]*elements = \{ 1, 2, 3 \}/);
   assert.match(full, /seed 0x00000007/);
 });
 
@@ -287,7 +294,9 @@ Deno.test("apply() with a hand-off releases and forwards the buckets in one scri
     { rule: "web", bucket: 3, to: "10.0.0.3", timeoutMs: 400 },
   ];
   const want = { ...input(moved), handoff };
-  assert.deepEqual(runner.take(), [renderLeaseRefresh(want) + renderHandoffUpdate(want)]);
+  assert.deepEqual(runner.take(), [
+    renderOwnedUpdate(want) + renderLeaseRefresh(want) + renderHandoffUpdate(want),
+  ]);
 
   // 150 ms later bucket 1 goes too: the list comes whole, each entry with the time it has left.
   clock.advance(150);

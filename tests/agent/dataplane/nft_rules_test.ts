@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import {
-  collapse,
   type HandoffEntry,
   orderRules,
   renderHandoffUpdate,
   renderLeaseRefresh,
   renderLeftoverCleanup,
+  renderOwnedUpdate,
   renderRuleset,
   renderTeardown,
   type RulesetInput,
@@ -99,7 +99,10 @@ Deno.test("renderRuleset() when not accepting: established flows, and new ones f
   const text = renderRuleset(draining);
   await golden("not_accepting.nft", text);
   assert.doesNotMatch(text, /@owned_|accept_handed_in" accept/, "takes no new flow itself");
-  assert.match(text, /map handoff_web \{[^}]*3-7 timeout 400ms : 198\.18\.0\.12, /);
+  assert.match(
+    text,
+    /map handoff_web \{[^}]*3 timeout 400ms : 198\.18\.0\.12,\s+4 timeout 400ms : 198\.18\.0\.12,\s/,
+  );
   assert.match(text, /13 timeout 120ms : 198\.18\.0\.13/);
 });
 
@@ -107,7 +110,16 @@ Deno.test("renderRuleset() for a newcomer fetching the map takes only forwarded 
   const text = renderRuleset({ ...affinities, plan: plan({ accepting: false, joining: true }) });
   assert.match(
     text,
-    /!= syn counter name "drop_not_syn" drop\n\t\tether daddr != 03:bf:c6:12:00:0a counter name "accept_handed_in" accept\n/,
+    /!= syn counter name "drop_not_syn" drop\n\t\tip daddr != @lease counter name "drop_lease_expired" drop\n\t\tether daddr != 03:bf:c6:12:00:0a counter name "accept_handed_in" accept\n/,
+  );
+  // It holds a lease, so it stops taking forwarded flows too if it hangs.
+  assert.match(
+    text,
+    /set lease \{\n\t\ttype ipv4_addr\n\t\tflags timeout\n\t\telements = \{ 198\.18\.0\.10 timeout 200ms \}/,
+  );
+  assert.match(
+    renderLeaseRefresh({ ...affinities, plan: plan({ accepting: false, joining: true }) }),
+    /lease \{ 198\.18\.0\.10 timeout 200ms \}/,
   );
   assert.doesNotMatch(text, /@owned_|accept_outside_rules" accept/);
   assert.match(text, /counter name "drop_not_accepting" drop\n\t\}\n\n\tchain rule_dns/);
@@ -146,29 +158,42 @@ Deno.test("hand-off entries with a bad address, timeout or bucket are refused", 
 Deno.test("renderRuleset() declares an owned set without elements when no bucket is owned", async () => {
   const text = renderRuleset(input({ plan: plan({ owned: { default: [] }, defaultHost: false }) }));
   await golden("empty_owned.nft", text);
-  assert.doesNotMatch(text, /elements/);
+  assert.doesNotMatch(text.replace(/\tset lease \{[^}]*\}\n/, ""), /elements/);
 });
 
 Deno.test("renderRuleset() sends everything to the default host when there are no rules", async () => {
   await golden("no_rules.nft", renderRuleset(input({ config: config([]) })));
 });
 
-Deno.test("renderLeaseRefresh() flushes and refills every owned set, and nothing else", async () => {
+Deno.test("renderLeaseRefresh() renews the one lease element, whatever the plan", async () => {
   await golden("affinities_refresh.nft", renderLeaseRefresh(affinities));
+  const scattered = range(0, 1023).filter((b) => b % 2 === 0);
+  assert.equal(
+    renderLeaseRefresh(input({ plan: plan({ owned: { default: scattered } }) })),
+    renderLeaseRefresh(affinities),
+  );
+  // Without a `multiple` rule, the lease still guards `single` rules and the default host.
+  assert.equal(renderLeaseRefresh(input({ config: config([]) })), renderLeaseRefresh(affinities));
 });
 
-Deno.test("renderLeaseRefresh() wraps a long element list", async () => {
-  const scattered = range(0, 63).filter((b) => b % 3 === 0);
-  const text = renderLeaseRefresh(input({ plan: plan({ owned: { default: scattered } }) }));
-  await golden("scattered_refresh.nft", text);
-  assert.ok(text.split("\n").every((l) => l.length <= 100), "a line is longer than 100");
-  assert.equal(text.match(/timeout 200ms/g)?.length, scattered.length);
-});
-
-Deno.test("renderLeaseRefresh() is empty when there is nothing to renew", () => {
+Deno.test("renderLeaseRefresh() is empty when neither accepting nor joining", () => {
   assert.equal(renderLeaseRefresh({ ...affinities, plan: plan({ accepting: false }) }), "");
-  assert.equal(renderLeaseRefresh(input({ config: config([]) })), "");
   assert.equal(renderLeaseRefresh(modes).includes("add element"), true);
+});
+
+Deno.test("renderOwnedUpdate() flushes and refills every owned set, wrapping long lists", async () => {
+  assert.match(
+    renderOwnedUpdate(affinities),
+    /^flush set ip appliance owned_dns\nadd element ip appliance owned_dns \{ 0 \}\nflush set ip appliance owned_web\n/,
+  );
+  const scattered = range(0, 63).filter((b) => b % 3 === 0);
+  const text = renderOwnedUpdate(input({ plan: plan({ owned: { default: scattered } }) }));
+  await golden("scattered_owned.nft", text);
+  assert.ok(text.split("\n").every((l) => l.length <= 100), "a line is longer than 100");
+  assert.equal(text.match(/\b\d+\b(?=,|\n)/g)?.length, scattered.length);
+  assert.doesNotMatch(text, /timeout|lease/);
+  assert.equal(renderOwnedUpdate({ ...affinities, plan: plan({ accepting: false }) }), "");
+  assert.equal(renderOwnedUpdate(input({ config: config([]) })), "");
 });
 
 Deno.test("renderTeardown() deletes both tables by name", async () => {
@@ -176,23 +201,25 @@ Deno.test("renderTeardown() deletes both tables by name", async () => {
   assert.equal(renderTeardown("t1"), "delete table netdev t1\ndelete table ip t1\n");
 });
 
-Deno.test("collapse() joins consecutive buckets into inclusive runs", () => {
-  assert.deepEqual(collapse([]), []);
-  assert.deepEqual(collapse([5]), [[5, 5]]);
-  assert.deepEqual(collapse([9, 3, 4, 5, 6, 7, 12, 13, 1023]), [[3, 7], [9, 9], [12, 13], [
-    1023,
-    1023,
-  ]]);
-  assert.deepEqual(collapse([2, 1, 2, 0]), [[0, 2]]);
-  assert.deepEqual(collapse(range(0, 1023)), [[0, 1023]]);
+Deno.test("owned buckets are single elements, in order, each once", () => {
+  const text = renderOwnedUpdate(input({ plan: plan({ owned: { default: [9, 3, 4, 3, 1023] } }) }));
+  assert.match(text, /owned_default \{ 3, 4, 9, 1023 \}/);
+  assert.throws(
+    () => renderOwnedUpdate(input({ plan: plan({ owned: { default: [1024] } }) })),
+    /bucket 1024 is outside 0\.\.1023/,
+  );
 });
 
-Deno.test("renderRuleset() writes each run of buckets as one interval element", () => {
+Deno.test("renderRuleset() writes each owned bucket as its own element", () => {
   const text = renderRuleset(affinities);
-  assert.match(text, /\t3-7 timeout 200ms, 9 timeout 200ms, 12-13 timeout 200ms,\n/);
-  assert.match(text, /elements = \{ 0-511 timeout 200ms \}/);
+  assert.match(
+    text,
+    /set owned_web \{\n\t\ttype mark\n\t\telements = \{ 3, 4, 5, 6, 7, 9, 12, 13, 1023 \}/,
+  );
+  assert.match(text, /\t\t\t0, 1, 2, 3, /);
+  assert.equal(text.match(/\b511\b/g)?.length, 1);
+  assert.doesNotMatch(text, /flags interval/);
 });
-
 Deno.test("orderRules() puts narrower ranges first, tcp/udp before both, default last", () => {
   const rules = [
     rule("default", "both", 0, 65535, "multiple"),
