@@ -42,6 +42,11 @@ export function step(state: NodeState, input: Input, now: number): StepResult {
   const fx: Effect[] = [];
   let error: string | undefined;
   noteStall(s, now, fx);
+  // The first plan (a newcomer's: take only flows forwarded to it) is applied before the
+  // first heartbeat goes out (the driver sends what follows a plan once it took effect):
+  // peers hand buckets over as soon as they hear us, and a host without its rules would
+  // answer a forwarded SYN but drop the rest of the flow, which comes via the cluster MAC.
+  if (!s.lastPlan) refreshAgreement(s, now, fx);
   switch (input.kind) {
     case "packet":
       onPacket(s, input.bytes, input.from, now, fx);

@@ -134,3 +134,16 @@ Deno.test("all forwarding ends when a peer announces a view that is neither ours
   const foreign = { ...agreeing(h.state.view), viewDigest: new Uint8Array(32).fill(7) };
   assertEquals(applied(h.hear(C, foreign, 270).effects), []);
 });
+
+Deno.test("a newcomer applies its first plan, forwarded flows only, before its first heartbeat", () => {
+  // Peers forward a released bucket's SYNs as soon as they hear the newcomer: without its
+  // rules it would answer the SYN but drop the rest of the flow (sent to the cluster MAC).
+  const h = new NodeHarness(makeConfig(3), C);
+  const fx = h.tick(0).effects;
+  const apply = fx.findIndex((e) => e.kind === "applyBuckets");
+  const send = fx.findIndex((e) => e.kind === "send");
+  assert(apply >= 0 && send > apply, `effects in order: ${fx.map((e) => e.kind)}`);
+  const plan = (fx[apply] as { plan: { accepting: boolean; joining?: boolean } }).plan;
+  assertEquals([plan.accepting, plan.joining], [false, true]);
+  assertEquals(h.tick(50).effects.some((e) => e.kind === "applyBuckets"), false, "once");
+});
