@@ -25,6 +25,7 @@ import {
   sendCommand,
 } from "./replication/cluster_replication.ts";
 import { FLAG_CONTENT_ERROR } from "./cluster/heartbeat_codec.ts";
+import { startGcPacer } from "./adapters/gc_pacer.ts";
 
 export interface AgentOptions {
   state: StateDir;
@@ -159,6 +160,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       drops: driver.state.drops,
       plan: driver.plan,
       memory: Deno.memoryUsage(),
+      gc: { collections: gc.collections, spentMs: gc.spentMs },
     }),
     command: (cmd, by) => driver.command(cmd, by),
     reloadConfig: async () => {
@@ -200,6 +202,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
 
   const prune = setInterval(() => state.events.prune({ ...RETENTION, now: Date.now() }), 3_600_000);
   state.events.prune({ ...RETENTION, now: Date.now() });
+  // Replication's buffers are garbage by the hundred MB: collected before they pile up.
+  const gc = startGcPacer();
   driver.start();
   replication.start();
   const health = new HealthMonitor({
@@ -224,6 +228,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     stop: () =>
       stopping ??= (async () => {
         clearInterval(prune);
+        gc.stop();
         health.stop();
         unwatch?.();
         clearInterval(drainWatch);
