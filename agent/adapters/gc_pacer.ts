@@ -21,7 +21,7 @@ import v8 from "node:v8";
 import vm from "node:vm";
 
 export interface GcPacerOptions {
-  /** Growth of heapUsed + external since the last collection that triggers one. Default 48 MiB. */
+  /** Growth of heapUsed + external since the last collection that triggers one. Default 32 MiB. */
   budgetBytes?: number;
   /** How often the growth is checked, ms. Default 100. */
   everyMs?: number;
@@ -69,7 +69,7 @@ export function startGcPacer(o: GcPacerOptions = {}): GcPacer {
   const collect = o.collect ?? v8Collector();
   const usage = o.usage ?? (() => Deno.memoryUsage());
   const trim = o.trim ?? (collect ? mallocTrim() : undefined);
-  const budget = o.budgetBytes ?? 48 << 20;
+  const budget = o.budgetBytes ?? 32 << 20;
   const held = () => {
     const u = usage();
     return u.heapUsed + u.external;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fetchGeneration } from "../../../agent/replication/fetch_generation.ts";
+import { fetchGeneration, INSTALL_SLICE } from "../../../agent/replication/fetch_generation.ts";
 import { ContentStore } from "../../../agent/replication/content_store.ts";
 import { SourceIndex } from "../../../agent/replication/ingest.ts";
 import type { ContentSource } from "../../../agent/replication/content_source.ts";
@@ -165,5 +165,34 @@ Deno.test("fetchGeneration() fails naming what no source has, and stages nothing
       fetchGeneration(9, [source("h1", exp.store)], mine, opts()),
       /cannot fetch generation 9: h1: no generation 9/,
     );
+  });
+});
+
+Deno.test("fetchGeneration() installs a big tree in slices and fetches each content once", async () => {
+  await withTempDir(async (dir) => {
+    const exp = await exporter(dir);
+    // More files than one slice; every content twice, once in each slice.
+    const n = INSTALL_SLICE + 8, contents = n / 2;
+    const body = (i: number) => `content ${i % contents} `.repeat(3);
+    await Deno.mkdir(`${exp.src}/many`);
+    for (let i = 0; i < n; i++) Deno.writeTextFileSync(`${exp.src}/many/f${i}.txt`, body(i));
+    await exp.make();
+    const mine = await ContentStore.open(`${dir}/importer`);
+    const src = source("h1", exp.store);
+    const progress: number[] = [];
+    const r = await fetchGeneration(1, [src], mine, {
+      ...opts(),
+      onProgress: (p) => progress.push(p.bytesToGo),
+    });
+    let unique = 0;
+    for (let i = 0; i < contents; i++) unique += new TextEncoder().encode(body(i)).length;
+    assert.equal(r.fetchedChunks, contents, "each content fetched once");
+    assert.equal(r.fetchedBytes, unique);
+    assert.equal(src.chunkBytes, unique);
+    assert.equal(progress.at(-1), 0);
+    await mine.publish(1);
+    for (const i of [0, contents - 1, contents, n - 1]) {
+      assert.equal(await Deno.readTextFile(`${mine.publishedPath()}/many/f${i}.txt`), body(i));
+    }
   });
 });
