@@ -20,4 +20,9 @@ export interface ContentSource {
 
 /** Limits on one request, so a batch stays bounded on both ends. */
 export const MAX_TREES_PER_REQUEST = 1000;
+/**
+ * Trees an importer asks for at once: an answer is one JSON text, so both ends hold it whole
+ * (1000 trees of a 100k-file tree were a 17 MB string on the exporter at its memory peak).
+ */
+export const TREES_PER_FETCH = 100;
 export const MAX_CHUNKS_PER_REQUEST = 2048;

@@ -5,11 +5,7 @@
  * and the rest is asked of the next source. An interrupted fetch resumes: trees and files
  * already in the store, and chunks already in a `.part` file, are not fetched again.
  */
-import {
-  type ContentSource,
-  MAX_CHUNKS_PER_REQUEST,
-  MAX_TREES_PER_REQUEST,
-} from "./content_source.ts";
+import { type ContentSource, MAX_CHUNKS_PER_REQUEST, TREES_PER_FETCH } from "./content_source.ts";
 import type { ContentStore } from "./content_store.ts";
 import { installFiles } from "./file_assembler.ts";
 import { decodeTree, type Generation, type Hash, hashBytes, isHash, type Tree } from "./tree.ts";
@@ -55,8 +51,8 @@ export async function fetchGeneration(
   const t0 = performance.now();
   let missing = await store.findMissing(generation.root);
   while (missing.trees.length > 0) {
-    for (let i = 0; i < missing.trees.length; i += MAX_TREES_PER_REQUEST) {
-      const want = missing.trees.slice(i, i + MAX_TREES_PER_REQUEST);
+    for (let i = 0; i < missing.trees.length; i += TREES_PER_FETCH) {
+      const want = missing.trees.slice(i, i + TREES_PER_FETCH);
       trees += await fetchTrees(want, usable, store, o);
     }
     missing = await store.findMissing(generation.root);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { fetchGeneration, INSTALL_SLICE } from "../../../agent/replication/fetch_generation.ts";
+import { TREES_PER_FETCH } from "../../../agent/replication/content_source.ts";
 import { ContentStore } from "../../../agent/replication/content_store.ts";
 import { SourceIndex } from "../../../agent/replication/ingest.ts";
 import type { ContentSource } from "../../../agent/replication/content_source.ts";
@@ -194,5 +195,27 @@ Deno.test("fetchGeneration() installs a big tree in slices and fetches each cont
     for (const i of [0, contents - 1, contents, n - 1]) {
       assert.equal(await Deno.readTextFile(`${mine.publishedPath()}/many/f${i}.txt`), body(i));
     }
+  });
+});
+
+Deno.test("fetchGeneration() asks for at most TREES_PER_FETCH trees at once", async () => {
+  await withTempDir(async (dir) => {
+    const exp = await exporter(dir);
+    const dirs = TREES_PER_FETCH + 20;
+    for (let i = 0; i < dirs; i++) {
+      await Deno.mkdir(`${exp.src}/d${i}`);
+      await Deno.writeTextFile(`${exp.src}/d${i}/index.html`, `page ${i}`);
+    }
+    await exp.make();
+    const mine = await ContentStore.open(`${dir}/importer`);
+    const src = source("h1", exp.store);
+    const asked: number[] = [];
+    const trees = src.trees;
+    src.trees = (hashes: string[]) => (asked.push(hashes.length), trees(hashes));
+    const r = await fetchGeneration(1, [src], mine, opts());
+    assert.ok(r.trees > TREES_PER_FETCH, `${r.trees} trees`);
+    assert.ok(asked.length >= 2 && asked.every((n) => n <= TREES_PER_FETCH), `${asked}`);
+    await mine.publish(1);
+    assert.equal(await Deno.readTextFile(`${mine.publishedPath()}/d7/index.html`), "page 7");
   });
 });
