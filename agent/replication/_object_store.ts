@@ -36,6 +36,9 @@ import {
   syncFilesystem,
 } from "./_fs.ts";
 
+/** Up to this many objects and directories, a barrier fsyncs each instead of syncfs. */
+export const FSYNC_EACH_MAX = 256;
+
 /**
  * Files up to this size (one chunk at most) are read and written with synchronous calls
  * (see installBytes): 256 KiB from or to the page cache takes ~100 µs.
@@ -300,15 +303,18 @@ export abstract class ObjectStore {
   }
 
   /**
-   * Makes everything written so far durable: one syncfs(2) of the store's filesystem (by
-   * `sync -f`), or, where that is unavailable, an fsync of each object and directory
-   * written since the last barrier. Clears the `unsynced` marker unless more was
-   * installed meanwhile.
+   * Makes everything written so far durable: an fsync of each object and directory written
+   * since the last barrier when they are few (a small change), else one syncfs(2) of the
+   * store's filesystem (by `sync -f`), falling back to the fsyncs where that is unavailable.
+   * syncfs writes back everything dirty on the filesystem, whoever wrote it: a small change
+   * published after a big write elsewhere waited for it (up to 630 ms in bench:replication's
+   * 100k-file tree, right after its first sync). Clears the `unsynced` marker unless more
+   * was installed meanwhile.
    */
   protected async durabilityBarrier(dirs: string[]): Promise<void> {
     const epoch = this.#installs, objects = [...this.#unsynced];
-    if (!(await syncFilesystem(this.root))) {
-      const all = [...objects, ...this.dirtyDirs, ...dirs, `${this.root}/trees`];
+    const all = [...objects, ...this.dirtyDirs, ...dirs, `${this.root}/trees`];
+    if (all.length <= FSYNC_EACH_MAX || !(await syncFilesystem(this.root))) {
       await mapLimit(all, 64, (p) =>
         fsyncPath(p).catch((e) => {
           if (!isNotFound(e)) throw e;
