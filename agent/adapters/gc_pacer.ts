@@ -50,8 +50,8 @@ export function v8Collector(): (() => void) | undefined {
   }
 }
 
-/** glibc's malloc_trim(0) through FFI, or undefined without FFI or glibc. */
-export function mallocTrim(): (() => void) | undefined {
+/** glibc's malloc_trim(0) through FFI (close() unloads it), or undefined without FFI or glibc. */
+export function mallocTrim(): { trim: () => void; close: () => void } | undefined {
   // Never a permission prompt: only where FFI is already allowed.
   if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return undefined;
   try {
@@ -59,7 +59,7 @@ export function mallocTrim(): (() => void) | undefined {
       /** int malloc_trim(size_t pad); */
       malloc_trim: { parameters: ["usize"], result: "i32" },
     });
-    return () => void lib.symbols.malloc_trim(0n);
+    return { trim: () => void lib.symbols.malloc_trim(0n), close: () => lib.close() };
   } catch {
     return undefined;
   }
@@ -68,7 +68,8 @@ export function mallocTrim(): (() => void) | undefined {
 export function startGcPacer(o: GcPacerOptions = {}): GcPacer {
   const collect = o.collect ?? v8Collector();
   const usage = o.usage ?? (() => Deno.memoryUsage());
-  const trim = o.trim ?? (collect ? mallocTrim() : undefined);
+  const native = o.trim || !collect ? undefined : mallocTrim();
+  const trim = o.trim ?? native?.trim;
   const budget = o.budgetBytes ?? 32 << 20;
   const held = () => {
     const u = usage();
@@ -97,6 +98,9 @@ export function startGcPacer(o: GcPacerOptions = {}): GcPacer {
     get spentMs() {
       return Math.round(spentMs);
     },
-    stop: () => clearInterval(timer),
+    stop: () => {
+      clearInterval(timer);
+      native?.close();
+    },
   };
 }

@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { startGcPacer, v8Collector } from "../../../agent/adapters/gc_pacer.ts";
+import { mallocTrim, startGcPacer, v8Collector } from "../../../agent/adapters/gc_pacer.ts";
 
 const MB = 1 << 20;
 const tick = () => new Promise((r) => setTimeout(r, 25));
@@ -65,4 +65,11 @@ Deno.test("V8's collector is available at run time and frees dead buffers", () =
   gc();
   const after = Deno.memoryUsage().external;
   assert(before - after >= 60 * MB, `external went from ${before} to ${after}`);
+});
+
+Deno.test("malloc_trim is reachable through FFI and can be unloaded", () => {
+  const native = mallocTrim();
+  assert(native, "no malloc_trim (needs glibc and --allow-ffi)");
+  native.trim();
+  native.close();
 });
