@@ -113,9 +113,10 @@ export class NftRuleApplier implements RuleApplier {
         handoff: [],
       });
       const owned = JSON.stringify(plan.accepting ? plan.owned : {});
+      const ownedChanged = owned !== this.#owned;
       if (structure !== this.#structure) this.#full(input, structure);
-      else if (owned !== this.#owned || handedOff || this.#due()) {
-        this.#refresh(input, owned !== this.#owned, handedOff);
+      else if (ownedChanged || handedOff || this.#due()) {
+        this.#refresh(input, ownedChanged, handedOff);
       }
       this.#owned = owned;
       this.#last = input;

@@ -20,7 +20,7 @@
  * before any rule, so an agent that dies, hangs or is frozen stops taking new flows by itself
  * (in every rule, `single` and the default host's included) before its peers declare it dead
  * and take its share. One element, not a timeout on every owned bucket: a renewal costs the
- * the same whatever the plan (half of 1024 buckets is 512 elements to re-add).
+ * same whatever the plan (half of 1024 buckets is 512 elements to re-add).
  *
  * A new flow is a TCP SYN or any UDP packet that conntrack has not seen. Mid-stream TCP of a
  * flow this host does not know is dropped before TCP could answer it with a RST: as INVALID
@@ -150,7 +150,7 @@ export function renderRuleset(input: RulesetInput): string {
   }
   for (const name of DROP_COUNTERS) out.push(`\tcounter ${name} {}`);
   out.push(``, `\tset ${LEASE_SET} {`, `\t\ttype ipv4_addr`, `\t\tflags timeout`);
-  const leased = plan.accepting || plan.joining;
+  const leased = holdsLease(plan);
   if (leased) out.push(`\t\telements = { ${leaseElement(input)} }`);
   out.push(`\t}`, ``);
   for (const r of multiple) {
@@ -247,8 +247,7 @@ export function renderHandoffUpdate(input: RulesetInput): string {
  * accepting nor joining).
  */
 export function renderLeaseRefresh(input: RulesetInput): string {
-  const { plan } = checkInput(input);
-  if (!plan.accepting && !plan.joining) return "";
+  if (!holdsLease(checkInput(input).plan)) return "";
   const table = input.table ?? DEFAULT_TABLE;
   return `flush set ${FILTER_FAMILY} ${table} ${LEASE_SET}\n` +
     `add element ${FILTER_FAMILY} ${table} ${LEASE_SET} { ${leaseElement(input)} }\n`;
@@ -308,6 +307,11 @@ export function orderRules(rules: PortRule[]): PortRule[] {
     for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i] - kb[i];
     return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
   });
+}
+
+/** Whether the host takes new flows at all (its own, or, joining, those forwarded to it). */
+function holdsLease(plan: BucketPlan): boolean {
+  return plan.accepting || !!plan.joining;
 }
 
 function leaseElement(input: RulesetInput): string {

@@ -68,11 +68,11 @@ export async function fetchGeneration(
   // 5 objects a file, ~60 MB for a 100k-file tree at once. A content already installed by
   // an earlier slice is copied locally, so slicing fetches nothing twice.
   const got = { fetchedBytes: 0, fetchedChunks: 0, localBytes: 0 };
-  let doneBytes = 0, doneChunks = 0;
   for (let i = 0; i < files.length && !o.signal.aborted; i += INSTALL_SLICE) {
     const slice = files.slice(i, i + INSTALL_SLICE);
     const r = await installFiles(store, slice, (hashes) => fetchChunks(hashes, usable, o), {
       onProgress: (p) => {
+        const doneBytes = got.fetchedBytes + got.localBytes, doneChunks = got.fetchedChunks;
         o.onProgress?.({
           bytesDone: doneBytes + p.bytesDone,
           bytesToGo: Math.max(0, bytesToGo - doneBytes - p.bytesDone),
@@ -82,7 +82,6 @@ export async function fetchGeneration(
     });
     got.fetchedBytes += r.fetchedBytes, got.fetchedChunks += r.fetchedChunks;
     got.localBytes += r.localBytes;
-    doneBytes += r.fetchedBytes + r.localBytes, doneChunks += r.fetchedChunks;
   }
   if (o.signal.aborted) throw new Error(`fetch of generation ${gen} aborted`);
   const t2 = performance.now();
