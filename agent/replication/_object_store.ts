@@ -50,7 +50,10 @@ export abstract class ObjectStore {
   readonly root: string;
   protected files = new FileIndex();
   protected chunks: ChunkIndex;
-  /** Tree hashes and file keys written since the last stage (gc keeps them). */
+  /**
+   * Tree hashes and file keys written since the last stage: gc keeps them, and the next
+   * durability barrier makes them durable (their paths derive from these names).
+   */
   protected fresh = new Set<string>();
   /** Directories whose entries changed since the last stage (stage fsyncs them). */
   protected dirtyDirs = new Set<string>();
@@ -59,8 +62,6 @@ export abstract class ObjectStore {
   #madeDirs = new Set<string>();
   /** Called when a stored file no longer matches its hash (bit rot, a local edit). */
   onCorrupt?: (what: string) => void;
-  /** Objects renamed into place since the last durability barrier (for the fsync fallback). */
-  #unsynced = new Set<string>();
   #installs = 0;
   #marker: Promise<void> | undefined;
   #markerGone: Promise<void> = Promise.resolve();
@@ -241,7 +242,7 @@ export abstract class ObjectStore {
       Deno.utimeSync(tmp, mtime, mtime);
       this.#installs++;
       Deno.renameSync(tmp, path);
-      this.#installed(e, dir, path);
+      this.#installed(e, dir);
     } catch (err) {
       await removeIfPresent(tmp);
       throw err;
@@ -260,6 +261,8 @@ export abstract class ObjectStore {
    * which check every chunk. A mismatch calls onCorrupt and is not served.
    */
   async readChunk(hash: Hash): Promise<Uint8Array | undefined> {
+    const whole = this.#readWhole(hash);
+    if (whole) return whole;
     const loc = await this.chunks.lookup(hash);
     const path = loc && this.findContent(loc.content);
     if (loc) {
@@ -272,6 +275,15 @@ export abstract class ObjectStore {
       if (got && path) this.onCorrupt?.(`${path} (chunk at offset ${loc.offset})`);
       this.chunks.forget(hash);
     }
+    return undefined;
+  }
+
+  /**
+   * The bytes of an installed file whose content is the chunk (a file of one chunk), or
+   * undefined. Asked first: the file index answers from memory, while the chunk index is
+   * built from every kept tree on its first use.
+   */
+  #readWhole(hash: Hash): Uint8Array | undefined {
     const whole = this.findContent(hash);
     if (!whole) return undefined;
     const got = readSliceSync(whole, 0, undefined, CHUNK_MAX);
@@ -308,25 +320,36 @@ export abstract class ObjectStore {
    * store's filesystem (by `sync -f`), falling back to the fsyncs where that is unavailable.
    * syncfs writes back everything dirty on the filesystem, whoever wrote it: a small change
    * published after a big write elsewhere waited for it (up to 630 ms in bench:replication's
-   * 100k-file tree, right after its first sync). Clears the `unsynced` marker unless more
+   * 100k-file tree, right after its first sync). Returns the `fresh` names it covered
+   * (stage() forgets them once its generation is recorded). Clears the `unsynced` marker unless more
    * was installed meanwhile.
    */
-  protected async durabilityBarrier(dirs: string[]): Promise<void> {
-    const epoch = this.#installs, objects = [...this.#unsynced];
-    const all = [...objects, ...this.dirtyDirs, ...dirs, `${this.root}/trees`];
-    if (all.length <= FSYNC_EACH_MAX || !(await syncFilesystem(this.root))) {
+  protected async durabilityBarrier(dirs: string[]): Promise<string[]> {
+    const epoch = this.#installs, objects = [...this.fresh];
+    const others = [...this.dirtyDirs, ...dirs, `${this.root}/trees`];
+    if (
+      objects.length + others.length <= FSYNC_EACH_MAX || !(await syncFilesystem(this.root))
+    ) {
+      const all = [...objects.map((name) => this.#objectPath(name)), ...others];
       await mapLimit(all, 64, (p) =>
         fsyncPath(p).catch((e) => {
           if (!isNotFound(e)) throw e;
         }));
     }
-    for (const p of objects) this.#unsynced.delete(p);
     this.dirtyDirs.clear();
     if (this.#installs === epoch && this.#marker) {
       this.#marker = undefined;
       this.#markerGone = removeIfPresent(this.markerPath());
       await this.#markerGone;
     }
+    return objects;
+  }
+
+  /** The path of a `fresh` name: a file key (it has dots) or a tree hash. */
+  #objectPath(name: string): string {
+    return name.includes(".")
+      ? `${this.root}/files/${name.slice(0, 2)}/${name}`
+      : this.treeObjectPath(name);
   }
 
   /** Exists while installed objects may not be durable (see dropUnsynced in content_store). */
@@ -354,11 +377,10 @@ export abstract class ObjectStore {
     this.#installs++;
     const path = `${dir}/${fileKey(e)}`;
     await Deno.rename(tmpPath, path);
-    this.#installed(e, dir, path);
+    this.#installed(e, dir);
   }
 
-  #installed(e: FileEntry, dir: string, path: string): void {
-    this.#unsynced.add(path);
+  #installed(e: FileEntry, dir: string): void {
     this.dirtyDirs.add(dir);
     this.files.add(e.hash, fileSuffix(e));
     this.fresh.add(fileKey(e));
@@ -372,7 +394,6 @@ export abstract class ObjectStore {
     await this.#markUnsynced();
     this.#installs++;
     await Deno.rename(tmp, `${dir}/${h}`);
-    this.#unsynced.add(`${dir}/${h}`);
     this.dirtyDirs.add(dir);
     this.fresh.add(h);
   }

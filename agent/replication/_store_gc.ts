@@ -3,12 +3,12 @@
  *
  *   mark:  walk the trees of every kept generation → tree objects, file inodes and
  *          materialized directory keys in use
- *   sweep: trees/<key> (links inside are unlinked, never followed), objects/trees/,
+ *   sweep: trees/<key> (links inside are unlinked, never followed), dirlinks/<key>, objects/trees/,
  *          files/ — all that is unmarked and not `fresh` (written since the last stage,
  *          i.e. belonging to a generation being assembled); staging/*.part untouched
  *          for a day (an abandoned fetch)
  */
-import { dirKey, ROOT_MODE } from "./_materialize.ts";
+import { dirKey, DIRLINKS, ROOT_MODE } from "./_materialize.ts";
 import { fileKey } from "./_file_index.ts";
 import { joinRel } from "./path_rules.ts";
 import { type Generation, type Hash, type Tree, treeTotals } from "./tree.ts";
@@ -52,6 +52,9 @@ export async function markAndSweep(
     await removeIfPresent(`${v.root}/trees/${name}`);
     r.dirs++;
     await cooperate();
+  }
+  for (const name of await list(`${v.root}/${DIRLINKS}`)) {
+    if (!marks.dirs.has(name)) await removeIfPresent(`${v.root}/${DIRLINKS}/${name}`);
   }
   for (const prefix of await list(`${v.root}/objects/trees`)) {
     const dir = `${v.root}/objects/trees/${prefix}`;

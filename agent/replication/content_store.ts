@@ -15,6 +15,8 @@
  *   ├── trees/<key>/                       a materialized directory (_materialize.ts): files
  *   │                                      are HARDLINKS to files/…, subdirectories relative
  *   │                                      symlinks `name -> ../<subkey>`, user links kept
+ *   ├── dirlinks/<subkey>                  the symlink inode `-> ../<subkey>` that those
+ *   │                                      subdirectory entries are hard links of
  *   ├── staging/<hash>.part                a file being assembled from chunks (resumable)
  *   ├── tmp/                               temporary files; emptied at open
  *   └── unsynced                           present while objects await the next stage's
@@ -34,7 +36,7 @@ import { ObjectStore } from "./_object_store.ts";
 import { fileKey, parseFileKey } from "./_file_index.ts";
 import { type GcResult, markAndSweep } from "./_store_gc.ts";
 import { verifyGeneration } from "./_store_verify.ts";
-import { materialize } from "./_materialize.ts";
+import { DIRLINKS, materialize } from "./_materialize.ts";
 import { type FileEntry, type Generation, type Hash, isHash, type Tree } from "./tree.ts";
 import { cooperate, fsyncPath, isNotFound, lstatOrUndefined, removeIfPresent } from "./_fs.ts";
 
@@ -45,7 +47,7 @@ export function contentRoot(stateDir: string): string {
   return `${stateDir}/content`;
 }
 
-const SUBDIRS = ["gens", "objects/trees", "files", "trees", "staging", "tmp"];
+const SUBDIRS = ["gens", "objects/trees", "files", "trees", DIRLINKS, "staging", "tmp"];
 
 export class ContentStore extends ObjectStore {
   #gens = new Map<number, Generation>();
@@ -143,7 +145,7 @@ export class ContentStore extends ObjectStore {
         );
       }
       const { key, created } = await materialize(this, g);
-      await this.durabilityBarrier(created);
+      const durable = await this.durabilityBarrier(created);
 
       const json = this.tempPath("gen");
       await Deno.writeTextFile(json, JSON.stringify(g) + "\n");
@@ -154,7 +156,7 @@ export class ContentStore extends ObjectStore {
       await Deno.rename(link, this.generationPath(g.gen));
       await fsyncPath(`${this.root}/gens`);
       this.#gens.set(g.gen, g);
-      this.fresh.clear();
+      for (const name of durable) this.fresh.delete(name);
     });
   }
 

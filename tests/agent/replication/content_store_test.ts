@@ -60,6 +60,33 @@ Deno.test("stage() hardlinks files to their inode and links subdirectories into 
   });
 });
 
+Deno.test("subdirectory entries are hard links of one symlink per directory, swept by gc", async () => {
+  await withStore(async (store) => {
+    const tree = await sampleTree(store);
+    await store.stage(await generation(store, 1, tree));
+    const page = await putFile(store, "index.html", text("<h1>v2</h1>"));
+    await store.stage(await generation(store, 2, { entries: [page, ...tree.entries.slice(1)] }));
+    const key = (await Deno.readLink(`${store.generationPath(1)}/img`)).slice(3);
+    const [one, two, pooled] = await Promise.all([
+      Deno.lstat(`${store.generationPath(1)}/img`),
+      Deno.lstat(`${store.generationPath(2)}/img`),
+      Deno.lstat(`${store.root}/dirlinks/${key}`),
+    ]);
+    assert(one.isSymlink && one.ino === two.ino && one.ino === pooled.ino, "one inode");
+    assertEquals(pooled.nlink, 3);
+    assertEquals(await Deno.readTextFile(`${store.generationPath(2)}/img/a.png`), "PNG");
+    const other = await dirEntry(store, "css", { entries: [page] });
+    await store.stage(await generation(store, 3, { entries: [other] }));
+    await store.publish(3);
+    await store.gc(0, []);
+    assertEquals(
+      (await Array.fromAsync(Deno.readDir(`${store.root}/dirlinks`))).map((e) => e.name),
+      [(await Deno.readLink(`${store.generationPath(3)}/css`)).slice(3)],
+      "only the kept generation's subdirectory is left",
+    );
+  });
+});
+
 Deno.test("stage() refuses a generation with missing objects and says how many", async () => {
   await withStore(async (store) => {
     const absent = fileEntry("gone.txt", text("not installed"));
@@ -203,6 +230,23 @@ Deno.test("readChunk() indexes the files of staged generations after a reopen", 
     const c = big.chunks![2];
     const bytes = await again.readChunk(c.hash);
     assertEquals(bytes && hashBytes(bytes), c.hash);
+  });
+});
+
+Deno.test("readChunk() serves a whole small file without building the chunk index", async () => {
+  await withStore(async (store, dir) => {
+    const big = await putFile(store, "big", randomBytes(600_000, 9));
+    const small = await putFile(store, "small", text("a small file"));
+    await store.stage(await generation(store, 1, { entries: [big, small] }));
+    const again = await ContentStore.open(`${dir}/content`);
+    const load = again.loadTree.bind(again);
+    let treesRead = 0;
+    again.loadTree = (h) => (treesRead++, load(h));
+    assertEquals(await again.readChunk(small.hash), text("a small file"));
+    assertEquals(treesRead, 0, "a whole file is found in the file index");
+    const c = big.chunks![1];
+    assertEquals(hashBytes((await again.readChunk(c.hash))!), c.hash);
+    assert(treesRead > 0, "a chunk inside a file needs the index, built from the trees");
   });
 });
 

@@ -91,6 +91,22 @@ Deno.test("content installed under another mode or mtime is copied, not fetched"
   });
 });
 
+Deno.test("files of one chunk are fetched without asking the chunk index", async () => {
+  await withStore(async (store) => {
+    await putFile(store, "big", randomBytes(600_000, 8));
+    const read = store.readChunk.bind(store);
+    const asked: Hash[] = [];
+    store.readChunk = (h) => (asked.push(h), read(h));
+    const small = randomBytes(20_000, 9), big = randomBytes(600_000, 10);
+    const src = fakeSource([small, big]);
+    const es = [fileEntry("small", small), fileEntry("big2", big)];
+    const r = await installFiles(store, es, src.fetch);
+    assertEquals(r.fetchedBytes, small.length + big.length);
+    assertEquals(asked, es[1].chunks!.map((c) => c.hash), "only the big file's chunks");
+    assertEquals(await content(store, es[0]), small);
+  });
+});
+
 Deno.test("a leftover .part is re-verified and only its missing or bad chunks are fetched", async () => {
   await withStore(async (store) => {
     const bytes = randomBytes(2 << 20, 11);
