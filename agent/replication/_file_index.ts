@@ -26,13 +26,29 @@ export function parseFileKey(name: string): { hash: Hash; suffix: string } | und
 export class FileIndex {
   /** One suffix as a string (the usual case), several as an array. */
   #m = new Map<Hash, string | string[]>();
+  #size = 0;
+
+  /** (hash, suffix) pairs held. */
+  get size(): number {
+    return this.#size;
+  }
 
   add(hash: Hash, suffix: string): void {
     const v = this.#m.get(hash);
     if (v === undefined) this.#m.set(hash, suffix);
     else if (typeof v === "string") {
-      if (v !== suffix) this.#m.set(hash, [v, suffix]);
+      if (v === suffix) return;
+      this.#m.set(hash, [v, suffix]);
     } else if (!v.includes(suffix)) v.push(suffix);
+    else return;
+    this.#size++;
+  }
+
+  *[Symbol.iterator](): Iterator<[Hash, string]> {
+    for (const [hash, v] of this.#m) {
+      if (typeof v === "string") yield [hash, v];
+      else for (const suffix of v) yield [hash, suffix];
+    }
   }
 
   has(hash: Hash, suffix: string): boolean {
@@ -48,9 +64,10 @@ export class FileIndex {
 
   remove(hash: Hash, suffix: string): void {
     const v = this.#m.get(hash);
-    if (v === suffix) this.#m.delete(hash);
-    else if (Array.isArray(v)) {
+    if (v === suffix) this.#m.delete(hash), this.#size--;
+    else if (Array.isArray(v) && v.includes(suffix)) {
       const rest = v.filter((s) => s !== suffix);
+      this.#size--;
       if (rest.length === 0) this.#m.delete(hash);
       else this.#m.set(hash, rest.length === 1 ? rest[0] : rest);
     }

@@ -12,6 +12,7 @@
  * against their hash whenever read.
  */
 import { ChunkIndex } from "./_chunk_index.ts";
+import { FreshObjects } from "./_fresh_objects.ts";
 import { FileIndex, fileKey, fileSuffix, parseFileKey } from "./_file_index.ts";
 import { checkTree } from "./_tree_check.ts";
 import { randomHex } from "../security/random_id.ts";
@@ -50,11 +51,8 @@ export abstract class ObjectStore {
   readonly root: string;
   protected files = new FileIndex();
   protected chunks: ChunkIndex;
-  /**
-   * Tree hashes and file keys written since the last stage: gc keeps them, and the next
-   * durability barrier makes them durable (their paths derive from these names).
-   */
-  protected fresh = new Set<string>();
+  /** Written since the last stage: gc keeps them; the next durability barrier syncs them. */
+  protected fresh = new FreshObjects();
   /** Directories whose entries changed since the last stage (stage fsyncs them). */
   protected dirtyDirs = new Set<string>();
   /** Trees whose whole subtree (trees and files) is present: missing() skips them. */
@@ -320,21 +318,30 @@ export abstract class ObjectStore {
    * store's filesystem (by `sync -f`), falling back to the fsyncs where that is unavailable.
    * syncfs writes back everything dirty on the filesystem, whoever wrote it: a small change
    * published after a big write elsewhere waited for it (up to 630 ms in bench:replication's
-   * 100k-file tree, right after its first sync). Returns the `fresh` names it covered
-   * (stage() forgets them once its generation is recorded). Clears the `unsynced` marker unless more
+   * 100k-file tree, right after its first sync). Returns the objects it covered, no
+   * longer `fresh`: stage() gives them back if it fails before its generation is recorded. Clears the `unsynced` marker unless more
    * was installed meanwhile.
    */
-  protected async durabilityBarrier(dirs: string[]): Promise<string[]> {
-    const epoch = this.#installs, objects = [...this.fresh];
-    const others = [...this.dirtyDirs, ...dirs, `${this.root}/trees`];
-    if (
-      objects.length + others.length <= FSYNC_EACH_MAX || !(await syncFilesystem(this.root))
-    ) {
-      const all = [...objects.map((name) => this.#objectPath(name)), ...others];
-      await mapLimit(all, 64, (p) =>
-        fsyncPath(p).catch((e) => {
-          if (!isNotFound(e)) throw e;
-        }));
+  protected async durabilityBarrier(dirs: string[]): Promise<FreshObjects> {
+    const epoch = this.#installs, objects = this.fresh;
+    this.fresh = new FreshObjects();
+    try {
+      const others = [...this.dirtyDirs, ...dirs, `${this.root}/trees`];
+      if (
+        objects.size + others.length <= FSYNC_EACH_MAX || !(await syncFilesystem(this.root))
+      ) {
+        await mapLimit(
+          [...objects.paths(this.root), ...others],
+          64,
+          (p) =>
+            fsyncPath(p).catch((e) => {
+              if (!isNotFound(e)) throw e;
+            }),
+        );
+      }
+    } catch (e) {
+      this.fresh.merge(objects);
+      throw e;
     }
     this.dirtyDirs.clear();
     if (this.#installs === epoch && this.#marker) {
@@ -343,13 +350,6 @@ export abstract class ObjectStore {
       await this.#markerGone;
     }
     return objects;
-  }
-
-  /** The path of a `fresh` name: a file key (it has dots) or a tree hash. */
-  #objectPath(name: string): string {
-    return name.includes(".")
-      ? `${this.root}/files/${name.slice(0, 2)}/${name}`
-      : this.treeObjectPath(name);
   }
 
   /** Exists while installed objects may not be durable (see dropUnsynced in content_store). */
@@ -382,8 +382,9 @@ export abstract class ObjectStore {
 
   #installed(e: FileEntry, dir: string): void {
     this.dirtyDirs.add(dir);
-    this.files.add(e.hash, fileSuffix(e));
-    this.fresh.add(fileKey(e));
+    const suffix = fileSuffix(e);
+    this.files.add(e.hash, suffix);
+    this.fresh.addFile(e.hash, suffix);
     this.chunks.addFile(e);
   }
 
@@ -395,7 +396,7 @@ export abstract class ObjectStore {
     this.#installs++;
     await Deno.rename(tmp, `${dir}/${h}`);
     this.dirtyDirs.add(dir);
-    this.fresh.add(h);
+    this.fresh.addTree(h);
   }
 
   async #subdir(base: string, h: Hash): Promise<string> {

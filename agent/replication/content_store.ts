@@ -146,18 +146,26 @@ export class ContentStore extends ObjectStore {
       }
       const { key, created } = await materialize(this, g);
       const durable = await this.durabilityBarrier(created);
-
-      const json = this.tempPath("gen");
-      await Deno.writeTextFile(json, JSON.stringify(g) + "\n");
-      await fsyncPath(json);
-      await Deno.rename(json, `${this.root}/gens/${g.gen}.json`);
-      const link = this.tempPath("gen-link");
-      await Deno.symlink(`../trees/${key}`, link);
-      await Deno.rename(link, this.generationPath(g.gen));
-      await fsyncPath(`${this.root}/gens`);
-      this.#gens.set(g.gen, g);
-      for (const name of durable) this.fresh.delete(name);
+      try {
+        await this.#record(g, key);
+      } catch (e) {
+        this.fresh.merge(durable); // not used by a staged generation yet: gc must keep them
+        throw e;
+      }
     });
+  }
+
+  /** Writes gens/N.json and gens/N -> ../trees/<key> (after the durability barrier). */
+  async #record(g: Generation, key: string): Promise<void> {
+    const json = this.tempPath("gen");
+    await Deno.writeTextFile(json, JSON.stringify(g) + "\n");
+    await fsyncPath(json);
+    await Deno.rename(json, `${this.root}/gens/${g.gen}.json`);
+    const link = this.tempPath("gen-link");
+    await Deno.symlink(`../trees/${key}`, link);
+    await Deno.rename(link, this.generationPath(g.gen));
+    await fsyncPath(`${this.root}/gens`);
+    this.#gens.set(g.gen, g);
   }
 
   /** Points `current` at staged generation `n` in one rename(2). */

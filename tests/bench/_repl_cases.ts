@@ -19,7 +19,7 @@ import {
   writeTree,
 } from "./_repl_data.ts";
 import { agentTrouble } from "./_repl_events.ts";
-import { agentMemory, idleWire, published, type ReplLab } from "./_repl_lab.ts";
+import { agentGc, agentMemory, idleWire, published, type ReplLab } from "./_repl_lab.ts";
 import {
   applianceChange,
   applianceInitial,
@@ -78,7 +78,12 @@ export async function runCase(
 ): Promise<Record<string, unknown>> {
   const idle = await idleWire(r);
   const body = await caseBody(name, r, o);
-  return { idle_wire_bytes_per_s: idle, ...body, agent_trouble_events: agentTrouble(r) };
+  return {
+    idle_wire_bytes_per_s: idle,
+    ...body,
+    gc_pacer: await agentGc(r),
+    agent_trouble_events: agentTrouble(r),
+  };
 }
 
 function caseBody(name: CaseName, r: ReplLab, o: CaseOptions): Promise<Record<string, unknown>> {

@@ -213,6 +213,24 @@ export function agentMemory(r: ReplLab): Record<string, { rss_mb: number; peak_m
   return out;
 }
 
+/** Each agent's GC pacer so far (its /stats): full collections and the ms they took. */
+export async function agentGc(
+  r: ReplLab,
+): Promise<Record<string, { collections: number; spent_ms: number }>> {
+  const out: Record<string, { collections: number; spent_ms: number }> = {};
+  for (const h of r.lab.hosts) {
+    try {
+      const s = await callAgent<{ gc: { collections: number; spentMs: number } }>(
+        h.stateDir,
+        "GET",
+        "/stats",
+      );
+      out[h.name] = { collections: s.gc.collections, spent_ms: s.gc.spentMs };
+    } catch { /* not answering: left out */ }
+  }
+  return out;
+}
+
 /** The largest VmRSS seen per agent while `work` runs (sampled every 100 ms). */
 export async function sampleRss<T>(
   r: ReplLab,

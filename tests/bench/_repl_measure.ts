@@ -37,6 +37,38 @@ export interface RsyncSide extends Wire {
   ms: number;
   durable_ms: number;
   per_host_ms: Record<string, number>;
+  /** CPU seconds (user + system) of every rsync process: the senders and both daemons. */
+  cpu_s: number;
+}
+
+/** utime + stime (+ reaped children's with `children`) of process `pid`, in seconds. */
+function cpuSeconds(pid: number, children = false): number {
+  try {
+    const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+    // After "pid (comm) ": state is field 3, utime 14, stime 15, cutime 16, cstime 17.
+    const ticks = Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
+    return ticks / 100; // USER_HZ
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds the rsync side has used so far: the bench's reaped children (the senders, run through `ip netns exec`) and the daemons with their reaped connection children. */
+function rsyncCpu(r: ReplLab): number {
+  let s = cpuSeconds(Deno.pid, true) - cpuSeconds(Deno.pid);
+  for (const pid of r.rsync.daemonPids) s += cpuSeconds(pid, true);
+  return s;
+}
+
+/** CPU seconds used so far by each agent. */
+export function agentCpu(r: ReplLab): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const h of r.lab.hosts) if (h.agent) out[h.name] = cpuSeconds(h.agent.pid);
+  return out;
+}
+
+function cpuDelta(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.keys(b).map((k) => [k, round(b[k] - (a[k] ?? 0))]));
 }
 
 /**
@@ -47,14 +79,17 @@ export interface RsyncSide extends Wire {
 export async function rsyncRun(r: ReplLab, mode: RsyncMode): Promise<RsyncSide> {
   await syncDisks();
   const a = await readCounters(r);
+  const cpu0 = rsyncCpu(r);
   const run = await r.rsync.sync(r.rsSource, mode);
   const b = await readCounters(r);
+  const cpu = rsyncCpu(r) - cpu0;
   const t = performance.now();
   await syncDisks();
   return {
     ms: round(run.ms),
     durable_ms: round(run.ms + performance.now() - t),
     per_host_ms: roundAll(run.perHostMs),
+    cpu_s: round(cpu),
     ...wireDelta(r, a, b),
   };
 }
@@ -77,6 +112,8 @@ export async function rsyncBoth(
 export interface ApplianceSide extends Wire {
   ms: number;
   per_host_ms: Record<string, number>;
+  /** CPU seconds (user + system) each agent used meanwhile. */
+  cpu_s: Record<string, number>;
   gen: number;
   max_rss_mb: Record<string, number>;
   /** What the agents logged about it (content.generation, content.staged). */
@@ -93,6 +130,7 @@ export async function applianceInitial(
   await syncDisks();
   await Deno.rename(`${r.stage}/data`, `${r.source}/data`);
   const a = await readCounters(r);
+  const cpu0 = agentCpu(r);
   const wall = Date.now();
   const t0 = performance.now();
   const { value, max_rss_mb } = await sampleRss(
@@ -110,6 +148,7 @@ export async function applianceInitial(
     ms: round(ms),
     exporter_scan_ms: round(value.scanMs),
     per_host_ms: roundAll(value.per),
+    cpu_s: cpuDelta(cpu0, agentCpu(r)),
     gen: value.gen,
     ...wireDelta(r, a, b),
     max_rss_mb,
@@ -130,6 +169,7 @@ export async function applianceChange(
 ): Promise<ApplianceSide & { ms_with_window: number }> {
   await syncDisks();
   const a = await readCounters(r);
+  const cpu0 = agentCpu(r);
   const wall = Date.now();
   await edit();
   const t0 = performance.now();
@@ -145,6 +185,7 @@ export async function applianceChange(
     ms: round(total - w),
     ms_with_window: round(total),
     per_host_ms: roundAll(Object.fromEntries(Object.entries(per).map(([k, v]) => [k, v - w]))),
+    cpu_s: cpuDelta(cpu0, agentCpu(r)),
     gen: Math.min(...gens),
     ...wireDelta(r, a, b),
     max_rss_mb,

@@ -30,6 +30,7 @@ export class RsyncBaseline {
   #dir: string;
   /** The newest copy under ld/gens/ (0: none yet). */
   #gen = 0;
+  #daemons: Deno.ChildProcess[] = [];
 
   constructor(lab: NetnsLab, from: LabHost, to: LabHost[], dir: string) {
     this.#lab = lab;
@@ -76,7 +77,7 @@ export class RsyncBaseline {
         `--address=${h.address}`,
         "--port=873",
       ];
-      this.#lab.spawn(h, "rsync", args, { logFile: `${root}/daemon.out` });
+      this.#daemons.push(this.#lab.spawn(h, "rsync", args, { logFile: `${root}/daemon.out` }));
     }
     for (const h of this.#to) {
       const deadline = Date.now() + timeoutMs;
@@ -92,6 +93,11 @@ export class RsyncBaseline {
         }
       }
     }
+  }
+
+  /** The daemons' pids (their per-connection children's CPU adds up in them once reaped). */
+  get daemonPids(): number[] {
+    return this.#daemons.map((d) => d.pid);
   }
 
   /** Pushes `src` to every importer in parallel; resolves when all are done. */

@@ -180,6 +180,15 @@ function targets(c: Partial<Record<CaseName, Any>>, stabilizeMs: number) {
           : null,
         appliance_ms: c.initial?.appliance.ms ?? null,
         rsync_ms: c.initial?.rsync.ms ?? null,
+        // The work each side did, whatever the cores: the agents' CPU seconds (all three)
+        // against every rsync process's.
+        appliance_cpu_s: c.initial
+          ? round(
+            (Object.values(c.initial.appliance.cpu_s) as number[]).reduce((x, y) => x + y, 0),
+            2,
+          )
+          : null,
+        rsync_cpu_s: c.initial?.rsync.cpu_s ?? null,
       },
     ),
     insertion_bytes_per_importer: verdict(c.insert?.appliance.per_importer_max ?? null, MB, {

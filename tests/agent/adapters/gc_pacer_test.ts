@@ -10,7 +10,7 @@ Deno.test("the pacer collects once the garbage grew by its budget, then measures
   const pacer = startGcPacer({
     budgetBytes: 10 * MB,
     everyMs: 5,
-    usage: () => ({ heapUsed: held, external: 0 }),
+    usage: () => ({ heapUsed: held, external: 0, rss: 0 }),
     collect: () => (log.push(`collect at ${held / MB}`), held = 60 * MB),
     trim: () => log.push("trim"),
   });
@@ -40,7 +40,7 @@ Deno.test("the pacer measures growth from the lowest point since the last collec
   const pacer = startGcPacer({
     budgetBytes: 10 * MB,
     everyMs: 5,
-    usage: () => ({ heapUsed: held - 20 * MB, external: 20 * MB }),
+    usage: () => ({ heapUsed: held - 20 * MB, external: 20 * MB, rss: 0 }),
     collect: () => collections++,
     trim: () => {},
   });
@@ -50,6 +50,32 @@ Deno.test("the pacer measures growth from the lowest point since the last collec
     held = 91 * MB;
     await tick();
     assertEquals(collections, 1, "11 MB above the low point");
+  } finally {
+    pacer.stop();
+  }
+});
+
+Deno.test("past the RSS ceiling the pacer collects on the tight budget", async () => {
+  let held = 100 * MB, rss = 120 * MB, collections = 0;
+  const pacer = startGcPacer({
+    budgetBytes: 40 * MB,
+    tightBudgetBytes: 10 * MB,
+    rssCeilingBytes: 150 * MB,
+    everyMs: 5,
+    usage: () => ({ heapUsed: held, external: 0, rss }),
+    collect: () => (collections++, held = 100 * MB),
+    trim: () => {},
+  });
+  try {
+    held = 120 * MB;
+    await tick();
+    assertEquals(collections, 0, "20 MB of growth under a 120 MB RSS: within the loose budget");
+    rss = 160 * MB;
+    await tick();
+    assertEquals(collections, 1, "the same growth past the ceiling");
+    held = 105 * MB;
+    await tick();
+    assertEquals(collections, 1, "5 MB since: under even the tight budget");
   } finally {
     pacer.stop();
   }

@@ -1,0 +1,22 @@
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { FileIndex } from "../../../agent/replication/_file_index.ts";
+
+const A = "ab".repeat(32), B = "cd".repeat(32);
+
+Deno.test("FileIndex counts and lists its (hash, suffix) pairs through adds and removes", () => {
+  const ix = new FileIndex();
+  ix.add(A, ".644.1");
+  ix.add(A, ".644.1");
+  ix.add(A, ".600.1");
+  ix.add(A, ".600.2");
+  ix.add(B, ".755.3");
+  assertEquals(ix.size, 4);
+  assertEquals([...ix].sort(), [[A, ".600.1"], [A, ".600.2"], [A, ".644.1"], [B, ".755.3"]]);
+  ix.remove(A, ".600.1");
+  ix.remove(A, ".600.9");
+  ix.remove(B, ".755.3");
+  ix.remove(B, ".755.3");
+  assertEquals(ix.size, 2);
+  assertEquals([...ix].sort(), [[A, ".600.2"], [A, ".644.1"]]);
+  assertEquals([ix.has(A, ".644.1"), ix.any(B)], [true, undefined]);
+});
