@@ -5,17 +5,19 @@
  *
  * The two budgets trade CPU for memory where it matters. A collection costs about 1-2 ms
  * per MB alive whatever the garbage, so a bulk sync (500 MB through short-lived buffers,
- * little alive) is cheapest with a large budget: 64 MiB took ~45 % fewer collections than
- * 24 (bench:replication's initial case); a 100k-file tree keeps 55 MB alive and sits
- * near its RSS ceiling, where the tight budget holds the peak under 200 MB.
+ * little alive) is cheapest with a large budget: 32-35 collections per importer in
+ * bench:replication's initial case, against 43-47 with one budget of 24 MiB. A 100k-file
+ * tree keeps 55 MB alive and sits near its RSS ceiling, where the tight budget holds the
+ * peak under 200 MB (168-180 MB measured).
  *
  * Replication moves hundreds of MB through short-lived buffers (chunks read, framed,
  * received, hashed, written). V8 sizes its heap by the memory the machine has, so on a
  * big machine it let the garbage pile up: after the first sync of a 100k-file tree an
  * importer held 160 MB of dead heap and 170 MB of dead buffers, while what was alive was
  * some 31 MB (heap snapshot), and its RSS peaked near 500 MB. A full collection pauses the
- * agent for about 1-2 ms per MB alive (~60 ms measured during a 10k-file sync), under the
- * peers' suspicion time (3 heartbeats); at most one runs per `everyMs` check.
+ * agent for about 1-2 ms per MB alive (~50 ms measured during a 10k-file sync, ~100 ms at
+ * 100k files), under the peers' suspicion time (3 heartbeats); at most one runs per
+ * `everyMs` check.
  *
  * After a collection, glibc's malloc_trim(0) hands the freed native memory back (the
  * buffers of file and socket operations come from malloc arenas that otherwise keep it).

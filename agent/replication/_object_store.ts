@@ -318,9 +318,9 @@ export abstract class ObjectStore {
    * store's filesystem (by `sync -f`), falling back to the fsyncs where that is unavailable.
    * syncfs writes back everything dirty on the filesystem, whoever wrote it: a small change
    * published after a big write elsewhere waited for it (up to 630 ms in bench:replication's
-   * 100k-file tree, right after its first sync). Returns the objects it covered, no
-   * longer `fresh`: stage() gives them back if it fails before its generation is recorded. Clears the `unsynced` marker unless more
-   * was installed meanwhile.
+   * 100k-file tree, right after its first sync). Clears the `unsynced` marker unless more
+   * was installed meanwhile. Returns the objects it covered, which are no longer `fresh`:
+   * stage() gives them back if it fails before its generation is recorded.
    */
   protected async durabilityBarrier(dirs: string[]): Promise<FreshObjects> {
     const epoch = this.#installs, objects = this.fresh;

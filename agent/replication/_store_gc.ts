@@ -3,10 +3,10 @@
  *
  *   mark:  walk the trees of every kept generation → tree objects, file inodes and
  *          materialized directory keys in use
- *   sweep: trees/<key> (links inside are unlinked, never followed), dirlinks/<key>, objects/trees/,
- *          files/ — all that is unmarked and not `fresh` (written since the last stage,
- *          i.e. belonging to a generation being assembled); staging/*.part untouched
- *          for a day (an abandoned fetch)
+ *   sweep: trees/<key> (links inside are unlinked, never followed), dirlinks/<key>,
+ *          objects/trees/, files/ — all that is unmarked and not `fresh` (written since
+ *          the last stage, i.e. belonging to a generation being assembled);
+ *          staging/*.part untouched for a day (an abandoned fetch)
  */
 import { dirKey, DIRLINKS, ROOT_MODE } from "./_materialize.ts";
 import { fileKey } from "./_file_index.ts";
