@@ -142,19 +142,21 @@ export function step(state: NodeState, input: Input, now: number): StepResult {
 /**
  * If this host itself was frozen (a long GC, a loaded machine, SIGSTOP) every peer looks
  * silent at once, and whichever peer is checked first would lose its confirmer. So after
- * our own stall of suspectMisses periods, liveness judgements wait one period, by which
- * time the heartbeats queued in the socket have been read.
+ * our own stall of suspectMisses periods, silence before it does not count: each peer gets
+ * its full suspicion and death windows from then on. One period of grace was not enough:
+ * under load (a 100k-file sync, 3 agents on 2 cores) the heartbeats queued during a
+ * 150-270 ms stall took longer to read, and peers were declared down and up again.
  */
 function noteStall(s: NodeState, now: number, fx: Effect[]) {
   const { periodMs, suspectMisses } = s.config.heartbeat;
   const gap = now - s.lastStepAt;
   if (gap < periodMs * suspectMisses) return;
-  s.graceUntil = now + periodMs;
+  s.listeningSince = now;
   fx.push(
     log(
       "warn",
       "host.stalled",
-      `this host was stalled for ${Math.round(gap)} ms: liveness checks wait one period`,
+      `this host was stalled for ${Math.round(gap)} ms: peers' silence meanwhile does not count`,
       { gapMs: Math.round(gap) },
     ),
   );
@@ -300,18 +302,17 @@ function onTimers(s: NodeState, now: number, fx: Effect[]) {
   const suspectAfter = periodMs * suspectMisses, deadAfter = periodMs * deadMisses;
   let wake = Infinity;
 
-  const judging = now >= s.graceUntil;
-  if (!judging) wake = s.graceUntil;
   for (const p of s.peers.values()) {
-    if (!p.alive || !judging) continue;
-    const age = now - p.lastHeard;
+    if (!p.alive) continue;
+    const since = Math.max(p.lastHeard, s.listeningSince);
+    const age = now - since;
     if (age >= suspectAfter) p.suspect = true;
     if (age >= deadAfter && confirmedDown(s, p)) {
-      markDown(s, p, `missed ${Math.floor(age / periodMs)} heartbeats`, now, fx);
+      markDown(s, p, `missed ${Math.floor((now - p.lastHeard) / periodMs)} heartbeats`, now, fx);
       continue;
     }
     // A passed deadline (a death awaiting confirmation) is re-checked with each heartbeat.
-    const due = p.lastHeard + (p.suspect ? deadAfter : suspectAfter);
+    const due = since + (p.suspect ? deadAfter : suspectAfter);
     if (due > now) wake = Math.min(wake, due);
   }
   if (s.awaitingMap && now - s.startedAt >= deadAfter && !s.pendingFetch) {

@@ -133,8 +133,11 @@ export interface NodeState {
   drainDeadline?: number;
   /** When step() last ran: a gap of suspectMisses periods means this host itself stalled. */
   lastStepAt: number;
-  /** After a stall of our own, nobody is suspected or declared dead until then. */
-  graceUntil: number;
+  /**
+   * When this host last came back from a stall of its own: peers' silence before it does
+   * not count (their heartbeats were queued, unread, and may take a while to read).
+   */
+  listeningSince: number;
   pendingFetch?: { hostId: number; what: "map" | "config"; at: number };
 }
 
@@ -188,7 +191,7 @@ export function initialState(init: NodeInit, now: number): NodeState {
     releasedSinceAgreement: {},
     handingOff: [],
     lastStepAt: now,
-    graceUntil: -Infinity,
+    listeningSince: -Infinity,
   };
 }
 

@@ -55,8 +55,14 @@ export function agentAccount(r: ReplLab, since: number): AgentAccount {
   return out;
 }
 
-/** Kinds that mean something went wrong (or was held back) while a case ran. */
+/**
+ * Kinds that mean something went wrong (or was held back) while a case ran: replication's,
+ * and an agent whose loop stalled past the peers' suspicion time (a long GC pause or a
+ * blocked event loop) or a peer declared down.
+ */
 const TROUBLE = [
+  "host.stalled",
+  "peer.down",
   "content.corrupt",
   "content.held",
   "content.publish_failed",
