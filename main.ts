@@ -19,6 +19,8 @@ import { StateError } from "./db/state_error.ts";
 import { startAgent } from "./agent/agent.ts";
 import { SystemClock } from "./agent/adapters/system_clock.ts";
 import { UdpTransport } from "./agent/adapters/udp_transport.ts";
+import { PolledUdpTransport } from "./agent/adapters/polled_udp_transport.ts";
+import type { Transport } from "./agent/ports.ts";
 import { HttpsPeerClient } from "./agent/adapters/https_peer_client.ts";
 import { RecordingRuleApplier } from "./agent/adapters/recording_rule_applier.ts";
 import type { AgentFactory } from "./agent/cli/run.ts";
@@ -63,6 +65,17 @@ async function startHostDataplane(
   return dp;
 }
 
+/**
+ * The heartbeat socket: read from a timer through libc where FFI is allowed (a busy event
+ * loop delivers node:dgram's datagrams late: polled_udp_transport.ts), else node:dgram.
+ */
+async function bindTransport(address: string, port: number): Promise<Transport> {
+  if (Deno.permissions.querySync({ name: "ffi" }).state === "granted") {
+    return PolledUdpTransport.bind(address, port);
+  }
+  return await UdpTransport.bind(address, port);
+}
+
 const startRealAgent: AgentFactory = async (state, m, options) => {
   const listen = parsePanelListen(options.panel, m.identity.address);
   if (typeof listen === "string") throw new UsageError(`run: --panel ${listen}`);
@@ -72,7 +85,7 @@ const startRealAgent: AgentFactory = async (state, m, options) => {
   const rules = dataplaneOn
     ? await startHostDataplane(state, m, () => config())
     : new RecordingRuleApplier();
-  const transport = await UdpTransport.bind(m.identity.address, m.config.heartbeat.port);
+  const transport = await bindTransport(m.identity.address, m.config.heartbeat.port);
   const peers = new HttpsPeerClient({
     caPem: m.caCert,
     key: m.key,

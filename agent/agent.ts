@@ -203,7 +203,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const prune = setInterval(() => state.events.prune({ ...RETENTION, now: Date.now() }), 3_600_000);
   state.events.prune({ ...RETENTION, now: Date.now() });
   // Replication's buffers are garbage by the hundred MB: collected before they pile up.
-  const gc = startGcPacer();
+  const gc = startGcPacer({ beforeCollect: () => driver.input({ kind: "pause" }) });
   driver.start();
   replication.start();
   const health = new HealthMonitor({

@@ -11,6 +11,12 @@ export type AdminCommand = "drainstop" | "stop" | "start" | "suspend" | "resume"
 export type Input =
   /** A timer armed by `armTimer` fired (or any wake-up: the core checks all deadlines). */
   | { kind: "tick" }
+  /**
+   * The agent is about to stop running for a while (a full garbage collection): a
+   * heartbeat goes out now, so peers hear silence for the pause alone, not the pause plus
+   * up to one period.
+   */
+  | { kind: "pause" }
   /** A datagram arrived on the heartbeat port. */
   | { kind: "packet"; bytes: Uint8Array; from: string }
   /** An operator command; `by` says who asked (for the event log). */

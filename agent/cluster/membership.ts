@@ -53,6 +53,9 @@ export function step(state: NodeState, input: Input, now: number): StepResult {
       break;
     case "tick":
       break;
+    case "pause":
+      sendHeartbeat(s, now, fx);
+      break;
     case "command":
       error = applyCommand(s, input.command, input.by ?? "local", now, fx);
       break;

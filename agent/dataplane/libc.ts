@@ -25,6 +25,14 @@ const SYMBOLS = {
   sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
   /** ssize_t recv(int sockfd, void *buf, size_t len, int flags); */
   recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  /**
+   * ssize_t recvfrom(int sockfd, void *buf, size_t len, int flags,
+   *                  struct sockaddr *src_addr, socklen_t *addrlen);
+   */
+  recvfrom: {
+    parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"],
+    result: "isize",
+  },
   /** int poll(struct pollfd *fds, nfds_t nfds, int timeout); — on a separate thread. */
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
   /** int close(int fd); */
@@ -82,6 +90,13 @@ export function cString(s: string): Uint8Array<ArrayBuffer> {
 }
 
 // <sys/socket.h>, <linux/if_packet.h>, <poll.h>, <errno.h>, <linux/sockios.h> (x86-64 / generic).
+export const AF_INET = 2;
+export const SOCK_DGRAM = 2;
+export const SOCK_NONBLOCK = 0o4000;
+/** struct sockaddr_in is 16 bytes: family (u16), port (u16 BE), address (4 bytes), padding. */
+export const SOCKADDR_IN_SIZE = 16;
+export const EADDRINUSE = 98;
+export const EADDRNOTAVAIL = 99;
 export const AF_PACKET = 17;
 export const SOCK_RAW = 3;
 export const SOCK_CLOEXEC = 0o2000000;

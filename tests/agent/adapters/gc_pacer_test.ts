@@ -13,6 +13,7 @@ Deno.test("the pacer collects once the garbage grew by its budget, then measures
     usage: () => ({ heapUsed: held, external: 0, rss: 0 }),
     collect: () => (log.push(`collect at ${held / MB}`), held = 60 * MB),
     trim: () => log.push("trim"),
+    beforeCollect: () => log.push("before"),
   });
   try {
     held = 109 * MB;
@@ -20,7 +21,7 @@ Deno.test("the pacer collects once the garbage grew by its budget, then measures
     assertEquals(log, [], "9 MB of growth is under the budget");
     held = 110 * MB;
     await tick();
-    assertEquals(log, ["collect at 110", "trim"]);
+    assertEquals(log, ["before", "collect at 110", "trim"]);
     held = 69 * MB; // 9 MB over what the collection left
     await tick();
     assertEquals(pacer.collections, 1);

@@ -387,6 +387,14 @@ Deno.test("step() sends one heartbeat per period and re-bases the schedule after
   assert.equal(h.state.nextBeatAt, 470);
 });
 
+Deno.test("step() sends a heartbeat at once before a pause of the agent", () => {
+  const h = convergedNode();
+  const r = h.step({ kind: "pause" }, 280); // the next one is due at 300
+  assert.equal(only(r.effects, "send").length, 1);
+  assert.equal(h.state.nextBeatAt, 300, "the periodic one still goes out when due");
+  assert.deepEqual(logs(r.effects), []);
+});
+
 Deno.test("step() logs a restart when a live peer comes back with a higher incarnation", () => {
   const h = convergedNode();
   const r = h.hear(B, { ...agreeing(h.state.view), incarnation: 2, seq: 1 }, 260);
