@@ -33,12 +33,14 @@ export class FreshObjects {
     return k ? this.#files.has(k.hash, k.suffix) : this.#trees.has(name);
   }
 
-  /** Where each object lives in the store at `root`. */
-  *paths(root: string): Iterable<string> {
-    for (const h of this.#trees) yield `${root}/objects/trees/${h.slice(0, 2)}/${h}`;
-    for (const [hash, suffix] of this.#files) {
-      yield `${root}/files/${hash.slice(0, 2)}/${hash}${suffix}`;
-    }
+  /** The tree hashes held. */
+  trees(): Iterable<Hash> {
+    return this.#trees;
+  }
+
+  /** The file inodes held, as (hash, suffix). */
+  files(): Iterable<[Hash, string]> {
+    return this.#files;
   }
 
   /** Takes in everything of `other` (a barrier's objects, when their stage failed). */

@@ -164,7 +164,12 @@ export abstract class ObjectStore {
   }
 
   filePath(e: FileEntry): string {
-    return `${this.root}/files/${e.hash.slice(0, 2)}/${fileKey(e)}`;
+    return this.#inodePath(e.hash, fileSuffix(e));
+  }
+
+  /** files/<h[0:2]>/<hash><suffix>: the inode of one (content, mode, mtime). */
+  #inodePath(hash: Hash, suffix: string): string {
+    return `${this.root}/files/${hash.slice(0, 2)}/${hash}${suffix}`;
   }
 
   hasFile(e: FileEntry): boolean {
@@ -174,9 +179,7 @@ export abstract class ObjectStore {
   /** Path of some installed inode with this content (any mode and mtime), or undefined. */
   findContent(hash: Hash): string | undefined {
     const suffix = this.files.any(hash);
-    return suffix === undefined
-      ? undefined
-      : `${this.root}/files/${hash.slice(0, 2)}/${hash}${suffix}`;
+    return suffix === undefined ? undefined : this.#inodePath(hash, suffix);
   }
 
   /** A fresh path in tmp/ (same filesystem as files/, so installFile can rename it). */
@@ -330,14 +333,15 @@ export abstract class ObjectStore {
       if (
         objects.size + others.length <= FSYNC_EACH_MAX || !(await syncFilesystem(this.root))
       ) {
-        await mapLimit(
-          [...objects.paths(this.root), ...others],
-          64,
-          (p) =>
-            fsyncPath(p).catch((e) => {
-              if (!isNotFound(e)) throw e;
-            }),
-        );
+        const all = [
+          ...[...objects.trees()].map((h) => this.treeObjectPath(h)),
+          ...[...objects.files()].map(([hash, suffix]) => this.#inodePath(hash, suffix)),
+          ...others,
+        ];
+        await mapLimit(all, 64, (p) =>
+          fsyncPath(p).catch((e) => {
+            if (!isNotFound(e)) throw e;
+          }));
       }
     } catch (e) {
       this.fresh.merge(objects);
