@@ -27,6 +27,7 @@ import type { RsyncMode } from "./_repl_rsync.ts";
 import { sameBytes } from "./_repl_data.ts";
 import { type AgentAccount, agentAccount } from "./_repl_events.ts";
 import { round, sleep } from "./_stats.ts";
+import { cpuSeconds } from "./_proc_cpu.ts";
 
 /** How long one sync may take before the bench gives up on it. */
 export const SYNC_TIMEOUT_MS = 20 * 60_000;
@@ -41,29 +42,20 @@ export interface RsyncSide extends Wire {
   cpu_s: number;
 }
 
-/** utime + stime (+ reaped children's with `children`) of process `pid`, in seconds. */
-function cpuSeconds(pid: number, children = false): number {
-  try {
-    const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
-    // After "pid (comm) ": state is field 3, utime 14, stime 15, cutime 16, cstime 17.
-    const ticks = Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
-    return ticks / 100; // USER_HZ
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU seconds the rsync side has used so far: the bench's reaped children (the senders, run through `ip netns exec`) and the daemons with their reaped connection children. */
+/**
+ * CPU seconds the rsync side has used so far: the bench's reaped children (the senders, run
+ * through `ip netns exec`) and the daemons with their reaped connection children.
+ */
 function rsyncCpu(r: ReplLab): number {
-  let s = cpuSeconds(Deno.pid, true) - cpuSeconds(Deno.pid);
-  for (const pid of r.rsync.daemonPids) s += cpuSeconds(pid, true);
+  let s = (cpuSeconds("self", true) ?? 0) - (cpuSeconds("self") ?? 0);
+  for (const pid of r.rsync.daemonPids) s += cpuSeconds(pid, true) ?? 0;
   return s;
 }
 
 /** CPU seconds used so far by each agent. */
 export function agentCpu(r: ReplLab): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const h of r.lab.hosts) if (h.agent) out[h.name] = cpuSeconds(h.agent.pid);
+  for (const h of r.lab.hosts) if (h.agent) out[h.name] = cpuSeconds(h.agent.pid) ?? 0;
   return out;
 }
 

@@ -15,6 +15,7 @@
  */
 import { request, splitTarget } from "../../agent/lab/traffic.ts";
 import { quantile, round } from "./_stats.ts";
+import { cpuSeconds } from "./_proc_cpu.ts";
 
 export interface LoadResult {
   target: string;
@@ -74,14 +75,8 @@ function parse(args: string[]): Options {
 
 /** utime + stime of a process in clock ticks (100 per second), or NaN once it is gone. */
 function procTicks(pid: number | "self"): number {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    // Fields after the ")" that closes the command name: state is field 3, utime 14, stime 15.
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return Number(f[11]) + Number(f[12]);
-  } catch {
-    return NaN;
-  }
+  const s = cpuSeconds(pid);
+  return s === null ? NaN : Math.round(s * 100);
 }
 
 /** Busy and total clock ticks of all CPUs, from the first line of /proc/stat. */

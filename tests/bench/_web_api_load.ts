@@ -10,6 +10,7 @@ import { DEFAULT_HEARTBEAT } from "../../agent/cluster/config.ts";
 import { type AgentStats, agentStats } from "./_lab.ts";
 import type { LoadResult } from "./_web_load_gen.ts";
 import { progress, round, sleep, summarize, type Summary } from "./_stats.ts";
+import { cpuSeconds } from "./_proc_cpu.ts";
 
 const GENERATOR = new URL("./_web_load_gen.ts", import.meta.url).pathname;
 const POLL_MS = 100;
@@ -151,17 +152,6 @@ async function observe(
     h1Cores: cpu0 === null || cpu1 === null ? null : round((cpu1 - cpu0) / seconds, 2),
     h1RunQueueWaitMs: wait0 === null || wait1 === null ? null : round(wait1 - wait0, 0),
   };
-}
-
-/** utime + stime of a process in seconds (Linux /proc; clock ticks of 1/100 s). */
-function cpuSeconds(pid: number): number | null {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return null;
-  }
 }
 
 /** Time the process's main thread spent runnable but waiting for a CPU (/proc schedstat). */
