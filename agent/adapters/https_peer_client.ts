@@ -2,7 +2,8 @@
  * The PeerClient port over HTTPS: TLS pinned to the cluster CA, every request signed with
  * the cluster key (peer/request_auth.ts). Also used by the control API to reach other hosts.
  * Requests go over node:https with TCP_NODELAY (_nodelay_fetch.ts): Deno's `fetch` stalls
- * 40 ms on every request of more than ~1 KiB (Nagle's algorithm meets delayed ACK).
+ * 40 ms on every request of more than ~1 KiB (Nagle's algorithm meets delayed ACK). Bulk
+ * answers (stream()) go over a TLS connection of their own (_tls_stream.ts): half the CPU.
  */
 import type https from "node:https";
 import type { PeerClient } from "../ports.ts";
@@ -10,6 +11,7 @@ import type { ClusterConfig } from "../cluster/config.ts";
 import type { ViewSnapshot } from "../cluster/view.ts";
 import { signRequest } from "../peer/request_auth.ts";
 import { nodelayAgent, nodelayFetch } from "./_nodelay_fetch.ts";
+import { tlsStreamRequest } from "./_tls_stream.ts";
 
 export interface HttpsPeerClientOptions {
   caPem: string;
@@ -62,29 +64,35 @@ export class HttpsPeerClient implements PeerClient {
   }
 
   /**
-   * A signed request whose answer is read by the caller (a stream of chunks); rejects with
-   * the peer's error message on a non-2xx. `signal` bounds the whole transfer.
+   * A signed request whose answer body the caller streams (a stream of chunks); rejects with
+   * the peer's error message on a non-2xx. Over a TLS connection of its own, read into one
+   * reused buffer (_tls_stream.ts): each slice is valid until the next is asked for.
+   * `signal` bounds the whole transfer.
    */
-  async raw(
+  async stream(
     address: string,
     method: string,
     path: string,
     body: unknown,
     signal: AbortSignal,
-  ): Promise<Response> {
+  ): Promise<AsyncIterable<Uint8Array>> {
     const text = JSON.stringify(body);
     const auth = signRequest(this.#o.key, this.#o.selfId, method, path, text, Date.now());
-    const res = await nodelayFetch(this.#agent, this.#url(address, path), {
+    const res = await tlsStreamRequest({
+      hostname: address.replace(/^\[|\]$/g, ""),
+      port: this.#o.port,
+      caPem: this.#o.caPem,
       method,
+      path,
       headers: { authorization: auth, "content-type": "application/json" },
       body: text,
       signal,
     });
-    if (!res.ok) {
-      const out = await res.json().catch(() => ({}));
+    if (res.status < 200 || res.status > 299) {
+      const out = await res.text().then((t) => JSON.parse(t)).catch(() => ({}));
       throw new Error(out?.error ?? `HTTP ${res.status} from ${address}`);
     }
-    return res;
+    return res.body;
   }
 
   close(): void {

@@ -24,7 +24,7 @@ export function peerSource(
         { hashes },
       )).trees,
     async *chunks(hashes, signal) {
-      const res = await peers.raw(
+      const body = await peers.stream(
         host.address,
         "POST",
         "/peer/v1/replication/chunks",
@@ -32,7 +32,7 @@ export function peerSource(
         signal,
       );
       const decoder = new FrameDecoder();
-      for await (const piece of res.body!) {
+      for await (const piece of body) {
         for (const f of decoder.push(piece)) yield { hash: f.hash, bytes: f.bytes };
       }
       if (!decoder.idle) throw new Error(`${host.name} ended a chunk stream mid-frame`);

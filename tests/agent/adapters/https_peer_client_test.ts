@@ -2,7 +2,7 @@ import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:ass
 import { HttpsPeerClient } from "../../../agent/adapters/https_peer_client.ts";
 import { servePeerApi } from "../../../agent/peer/peer_server.ts";
 import { verifyRequest } from "../../../agent/peer/request_auth.ts";
-import { patternBytes, readAll, tlsFixture } from "../peer/_tls_fixture.ts";
+import { patternBytes, tlsFixture } from "../peer/_tls_fixture.ts";
 
 const tls = await tlsFixture();
 const HOST = "127.0.0.1";
@@ -138,57 +138,90 @@ Deno.test("HttpsPeerClient.request() rejects when nothing listens", async () => 
   }
 });
 
-Deno.test("HttpsPeerClient.raw() streams a multi-MiB answer whole and in order", async () => {
-  const bytes = patternBytes(6 << 20);
-  await withPeer(() => {
-    let off = 0;
-    return new Response(
-      new ReadableStream<Uint8Array>({
-        pull(ctl) {
-          if (off >= bytes.length) return ctl.close();
-          ctl.enqueue(bytes.slice(off, off += 70_000));
-        },
-      }),
-      { headers: { "content-type": "application/octet-stream" } },
-    );
-  }, async (peers) => {
-    const res = await peers.raw(HOST, "POST", "/chunks", { hashes: [] }, AbortSignal.timeout(5000));
-    assertEquals(res.status, 200);
-    assertEquals(res.headers.get("content-type"), "application/octet-stream");
-    assertEquals(await readAll(res.body!), bytes);
-  });
-});
+/** Reads a stream of slices whole, copying each before the next is asked for. */
+async function readSlices(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const s of body) parts.push(s.slice());
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((off, p) => (out.set(p, off), off + p.length), 0);
+  return out;
+}
 
-Deno.test("HttpsPeerClient.raw() rejects with the peer's error message", async () => {
+for (const server of ["peer", "deno"] as const) {
+  Deno.test(`HttpsPeerClient.stream() streams a multi-MiB answer whole and in order (${server} server)`, async () => {
+    const bytes = patternBytes(6 << 20);
+    let auth = "";
+    await withPeer((req) => {
+      auth = req.headers.get("authorization") ?? "";
+      let off = 0;
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          pull(ctl) {
+            if (off >= bytes.length) return ctl.close();
+            ctl.enqueue(bytes.slice(off, off += 70_000));
+          },
+        }),
+        { headers: { "content-type": "application/octet-stream" } },
+      );
+    }, async (peers) => {
+      const body = await peers.stream(
+        HOST,
+        "POST",
+        "/chunks",
+        { hashes: [] },
+        AbortSignal.timeout(5000),
+      );
+      assertEquals(await readSlices(body), bytes);
+      assert(auth.length > 0, "the request was signed (the server checked it)");
+    }, { server });
+  });
+}
+
+Deno.test("HttpsPeerClient.stream() rejects with the peer's error message", async () => {
   await withPeer(
     () => Response.json({ error: "replication is not running on this host" }, { status: 404 }),
     async (peers) => {
       await rejects(
-        peers.raw(HOST, "POST", "/chunks", {}, AbortSignal.timeout(5000)),
+        peers.stream(HOST, "POST", "/chunks", {}, AbortSignal.timeout(5000)),
         { message: "replication is not running on this host" },
       );
     },
   );
 });
 
-Deno.test("HttpsPeerClient.raw() errors the body with the signal's reason on abort", async () => {
+Deno.test("HttpsPeerClient.stream() rejects a server whose certificate the cluster CA did not sign", async () => {
+  const other = await tlsFixture("other-cluster");
+  await withPeer(() => new Response("secret"), async (peers) => {
+    await rejects(peers.stream(HOST, "POST", "/chunks", {}, AbortSignal.timeout(5000)));
+  }, { caPem: other.ca.certPem });
+});
+
+Deno.test("HttpsPeerClient.stream() ends the body's iteration with the signal's reason on abort", async () => {
+  let cancelled!: () => void;
+  const serverStopped = new Promise<void>((resolve) => cancelled = resolve);
   await withPeer(
     () =>
       new Response(
-        new ReadableStream<Uint8Array>({ pull: (ctl) => ctl.enqueue(new Uint8Array(65536)) }),
+        new ReadableStream<Uint8Array>({
+          pull: (ctl) => ctl.enqueue(new Uint8Array(65536)),
+          cancel: () => cancelled(),
+        }),
       ),
     async (peers) => {
       const abort = new AbortController();
-      const res = await peers.raw(HOST, "POST", "/endless", {}, abort.signal);
-      const reader = res.body!.getReader();
-      await reader.read();
-      abort.abort(new Error("transfer cancelled"));
+      const body = await peers.stream(HOST, "POST", "/endless", {}, abort.signal);
       await rejects(
         (async () => {
-          for (;;) if ((await reader.read()).done) return;
+          let n = 0;
+          for await (const s of body) {
+            n += s.length;
+            if (n > 1 << 20) abort.abort(new Error("transfer cancelled"));
+          }
         })(),
         { message: "transfer cancelled" },
       );
+      // The connection is closed: the server stops producing the answer.
+      await serverStopped;
     },
   );
 });
