@@ -75,6 +75,7 @@ export class BodyReader {
   /** Bytes of the current trailer line (0 at the start of a line). */
   #lineBytes = 0;
   #done = false;
+  #overrun = false;
 
   constructor(head: AnswerHead) {
     const te = head.headers.get("transfer-encoding")?.toLowerCase();
@@ -100,14 +101,23 @@ export class BodyReader {
     return this.#done;
   }
 
+  /** Bytes came after the body's end (the connection cannot carry another answer). */
+  get overrun(): boolean {
+    return this.#overrun;
+  }
+
   /** The body's bytes in `bytes`, in order; bytes past the body's end are ignored. */
   push(bytes: Uint8Array): Uint8Array[] {
-    if (this.#done) return [];
+    if (this.#done) {
+      if (bytes.length > 0) this.#overrun = true;
+      return [];
+    }
     if (!this.#chunked) {
       if (this.#left < 0) return bytes.length > 0 ? [bytes] : [];
       const take = Math.min(this.#left, bytes.length);
       this.#left -= take;
       if (this.#left === 0) this.#done = true;
+      if (take < bytes.length) this.#overrun = true;
       return take > 0 ? [bytes.subarray(0, take)] : [];
     }
     const out: Uint8Array[] = [];
@@ -126,6 +136,7 @@ export class BodyReader {
       else if (this.#state === "data-end") this.#dataEndByte(b);
       else this.#trailerByte(b);
     }
+    if (i < bytes.length) this.#overrun = true;
     return out;
   }
 

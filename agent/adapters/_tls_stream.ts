@@ -1,9 +1,11 @@
 /**
- * One HTTP/1.1 request on a TLS connection of its own (`Deno.connectTls`), whose answer
- * body is read into one reused buffer and handed out as slices of it.
+ * HTTP/1.1 requests over TLS connections of their own (`Deno.connectTls`), whose answer
+ * bodies are read into one reused buffer and handed out as slices of it.
  *
- *   connectTls (cluster CA) ─▶ head + body in one write ─▶ read the answer's head
+ *   pool: an idle connection ─┐
+ *   or connectTls (cluster CA) ┴▶ head + body in one write ─▶ read the answer's head
  *     ─▶ body: read into BUFFER_BYTES ─▶ BodyReader (_http1_answer.ts) ─▶ slices yielded
+ *     ─▶ body read to its end: the connection goes back to the pool, else it is closed
  *
  * For bulk answers: an importer's chunk streams, hundreds of MB. Measured on this VM with
  * 500 MB of chunk frames from the peer server, decoded and hash-verified on arrival: over
@@ -12,12 +14,15 @@
  * the garbage the GC pacer collects during a sync; here the only allocation per read is
  * what the caller keeps.
  *
- * A slice is valid until the caller asks for the next one: copy what must outlive it.
- * `connection: close`: one request per connection, since each such request moves megabytes
- * and a handshake costs a few ms. The signal bounds the whole exchange: on abort the
+ * Connections are kept alive (TlsConnPool): a new one costs a TLS handshake, some 20-40 ms
+ * on this VM with both ends busy, which a one-file change would pay on every request. An
+ * idle connection the server has closed meanwhile fails before any answer arrives; the
+ * request is then sent once more on a new connection (the requests sent here only read).
+ *
+ * A slice is valid until the caller asks for the next one: copy what must outlive it. The
+ * caller reads the body (or text()) to its end, or abandons it: a connection is reused
+ * only after a body read whole. The signal bounds the whole exchange: on abort the
  * connection is closed and the request, or the body's iteration, rejects with its reason.
- * The caller reads the body (or text()) to its end or abandons it with the signal: the
- * connection is closed when the body is done, broken off or aborted.
  */
 import { BodyReader, parseHead } from "./_http1_answer.ts";
 
@@ -45,26 +50,85 @@ export interface TlsStreamAnswer {
 /** Bytes read at once (TLS records are 16 KiB; a read returns what has arrived). */
 export const BUFFER_BYTES = 256 * 1024;
 const TEXT_LIMIT = 1 << 20;
+/** An idle connection older than this is closed rather than reused (the server keeps 30 s). */
+export const IDLE_MS = 10_000;
+/** Idle connections kept per host and port. */
+const MAX_IDLE = 8;
 
-export async function tlsStreamRequest(r: TlsStreamRequest): Promise<TlsStreamAnswer> {
-  const { signal } = r;
-  signal.throwIfAborted();
-  const conn = await connect(r);
-  const close = () => {
+/** Idle keep-alive connections, per host and port; close() ends them all. */
+export class TlsConnPool {
+  #idle = new Map<string, { conn: Deno.TlsConn; since: number }[]>();
+  #closed = false;
+  readonly #now: () => number;
+
+  constructor(now: () => number = () => performance.now()) {
+    this.#now = now;
+  }
+
+  /** The most recently used idle connection to `key`, if one is young enough. */
+  take(key: string): Deno.TlsConn | undefined {
+    const list = this.#idle.get(key) ?? [];
+    for (let e = list.pop(); e; e = list.pop()) {
+      if (this.#now() - e.since < IDLE_MS) return e.conn;
+      closeQuietly(e.conn);
+    }
+    return undefined;
+  }
+
+  give(key: string, conn: Deno.TlsConn): void {
+    const list = this.#idle.get(key) ?? [];
+    if (this.#closed || list.length >= MAX_IDLE) return closeQuietly(conn);
+    list.push({ conn, since: this.#now() });
+    this.#idle.set(key, list);
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const list of this.#idle.values()) for (const e of list) closeQuietly(e.conn);
+    this.#idle.clear();
+  }
+}
+
+/** Sends `r` (on an idle connection of `pool` if there is one); resolves once the head is in. */
+export async function tlsStreamRequest(
+  r: TlsStreamRequest,
+  pool?: TlsConnPool,
+): Promise<TlsStreamAnswer> {
+  r.signal.throwIfAborted();
+  const key = `${r.hostname}:${r.port}`;
+  const idle = pool?.take(key);
+  if (idle) {
     try {
-      conn.close();
-    } catch { /* already closed */ }
+      return await exchange(idle, r, pool, key);
+    } catch (e) {
+      if (!(e instanceof NoAnswer) || r.signal.aborted) throw e;
+      // The server closed it while it was idle: once more, on a new connection.
+    }
+  }
+  return await exchange(await connect(r), r, pool, key);
+}
+
+/** The connection ended (or broke) before any byte of the answer arrived. */
+class NoAnswer extends Error {}
+
+async function exchange(
+  conn: Deno.TlsConn,
+  r: TlsStreamRequest,
+  pool: TlsConnPool | undefined,
+  key: string,
+): Promise<TlsStreamAnswer> {
+  const { signal } = r;
+  const abort = () => closeQuietly(conn);
+  signal.addEventListener("abort", abort, { once: true });
+  const release = (reusable: boolean) => {
+    signal.removeEventListener("abort", abort);
+    if (reusable && pool && !signal.aborted) pool.give(key, conn);
+    else closeQuietly(conn);
   };
-  signal.addEventListener("abort", close, { once: true });
-  const done = () => {
-    signal.removeEventListener("abort", close);
-    close();
-  };
-  const fail = (e: unknown) => signal.aborted ? signal.reason : e;
   const buf = new Uint8Array(BUFFER_BYTES);
   let head: ReturnType<typeof parseHead>, filled = 0;
   try {
-    await writeAll(conn, requestBytes(r));
+    await writeAll(conn, requestBytes(r, pool !== undefined));
     for (;;) {
       const n = await conn.read(buf.subarray(filled));
       if (n === null) throw new Error("the connection closed before the answer's head");
@@ -73,13 +137,17 @@ export async function tlsStreamRequest(r: TlsStreamRequest): Promise<TlsStreamAn
       if (head) break;
     }
   } catch (e) {
-    done();
-    throw fail(e);
+    release(false);
+    if (signal.aborted) throw signal.reason;
+    if (filled === 0) throw new NoAnswer((e as Error).message, { cause: e });
+    throw e;
   }
   const { status, headers } = head!.head;
   const reader = new BodyReader(head!.head);
   const first = buf.subarray(head!.length, filled);
+  const keepAlive = headers.get("connection")?.toLowerCase() !== "close";
   async function* body(): AsyncGenerator<Uint8Array> {
+    let whole = false;
     try {
       yield* reader.push(first);
       while (!reader.done) {
@@ -90,10 +158,11 @@ export async function tlsStreamRequest(r: TlsStreamRequest): Promise<TlsStreamAn
         }
         yield* reader.push(buf.subarray(0, n));
       }
+      whole = true;
     } catch (e) {
-      throw fail(e);
+      throw signal.aborted ? signal.reason : e;
     } finally {
-      done();
+      release(whole && keepAlive && !reader.overrun);
     }
   }
   const stream = body();
@@ -121,13 +190,13 @@ function connect(r: TlsStreamRequest): Promise<Deno.TlsConn> {
   return new Promise<Deno.TlsConn>((resolve, reject) => {
     const onAbort = () => {
       reject(r.signal.reason);
-      pending.then((c) => c.close(), () => {});
+      pending.then(closeQuietly, () => {});
     };
     r.signal.addEventListener("abort", onAbort, { once: true });
     pending.then(
       (c) => {
         r.signal.removeEventListener("abort", onAbort);
-        if (r.signal.aborted) c.close();
+        if (r.signal.aborted) closeQuietly(c);
         else resolve(c);
       },
       (e) => {
@@ -138,10 +207,11 @@ function connect(r: TlsStreamRequest): Promise<Deno.TlsConn> {
   });
 }
 
-function requestBytes(r: TlsStreamRequest): Uint8Array {
+function requestBytes(r: TlsStreamRequest, keepAlive: boolean): Uint8Array {
   const body = new TextEncoder().encode(r.body);
   const host = r.hostname.includes(":") ? `[${r.hostname}]:${r.port}` : `${r.hostname}:${r.port}`;
-  const lines = [`${r.method} ${r.path} HTTP/1.1`, `host: ${host}`, "connection: close"];
+  const lines = [`${r.method} ${r.path} HTTP/1.1`, `host: ${host}`];
+  if (!keepAlive) lines.push("connection: close");
   for (const [k, v] of Object.entries(r.headers)) lines.push(`${k}: ${v}`);
   lines.push(`content-length: ${body.length}`, "", "");
   const head = new TextEncoder().encode(lines.join("\r\n"));
@@ -163,4 +233,10 @@ async function readOrEnd(conn: Deno.Conn, buf: Uint8Array): Promise<number | nul
     if (e instanceof Deno.errors.UnexpectedEof) return null;
     throw e;
   }
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch { /* already closed */ }
 }

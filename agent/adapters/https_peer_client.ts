@@ -11,7 +11,7 @@ import type { ClusterConfig } from "../cluster/config.ts";
 import type { ViewSnapshot } from "../cluster/view.ts";
 import { signRequest } from "../peer/request_auth.ts";
 import { nodelayAgent, nodelayFetch } from "./_nodelay_fetch.ts";
-import { tlsStreamRequest } from "./_tls_stream.ts";
+import { TlsConnPool, tlsStreamRequest } from "./_tls_stream.ts";
 
 export interface HttpsPeerClientOptions {
   caPem: string;
@@ -23,6 +23,7 @@ export interface HttpsPeerClientOptions {
 
 export class HttpsPeerClient implements PeerClient {
   #agent: https.Agent;
+  #streams = new TlsConnPool();
   #o: HttpsPeerClientOptions;
 
   constructor(o: HttpsPeerClientOptions) {
@@ -87,7 +88,7 @@ export class HttpsPeerClient implements PeerClient {
       headers: { authorization: auth, "content-type": "application/json" },
       body: text,
       signal,
-    });
+    }, this.#streams);
     if (res.status < 200 || res.status > 299) {
       const out = await res.text().then((t) => JSON.parse(t)).catch(() => ({}));
       throw new Error(out?.error ?? `HTTP ${res.status} from ${address}`);
@@ -97,6 +98,7 @@ export class HttpsPeerClient implements PeerClient {
 
   close(): void {
     this.#agent.destroy();
+    this.#streams.close();
   }
 
   #url(address: string, pathAndQuery: string): URL {

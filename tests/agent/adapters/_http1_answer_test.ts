@@ -90,3 +90,19 @@ Deno.test("BodyReader: a 204 answer has no body", () => {
   assertEquals(r.done, true);
   assertEquals(r.push(enc("ignored")), []);
 });
+
+Deno.test("BodyReader.overrun tells whether bytes came after the body's end", () => {
+  const exact = new BodyReader(parseHead(enc(CHUNKED))!.head);
+  exact.push(enc("1\r\na\r\n0\r\n\r\n"));
+  assertEquals([exact.done, exact.overrun], [true, false]);
+  const extra = new BodyReader(parseHead(enc(CHUNKED))!.head);
+  extra.push(enc("1\r\na\r\n0\r\n\r\nHTTP/1.1"));
+  assertEquals([extra.done, extra.overrun], [true, true]);
+  const sized = new BodyReader(
+    parseHead(enc("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n"))!.head,
+  );
+  sized.push(enc("ab"));
+  assertEquals(sized.overrun, false);
+  sized.push(enc("c"));
+  assertEquals(sized.overrun, true);
+});
