@@ -29,6 +29,7 @@
  */
 import v8 from "node:v8";
 import vm from "node:vm";
+import { libc } from "../dataplane/libc.ts";
 
 export interface GcPacerOptions {
   /** Growth of heapUsed + external since the last collection that triggers one. Default 64 MiB. */
@@ -74,16 +75,13 @@ export function v8Collector(): (() => void) | undefined {
   }
 }
 
-/** glibc's malloc_trim(0) through FFI (close() unloads it), or undefined without FFI or glibc. */
-export function mallocTrim(): { trim: () => void; close: () => void } | undefined {
+/** glibc's malloc_trim(0) through FFI (agent/dataplane/libc.ts), or undefined without FFI. */
+export function mallocTrim(): (() => void) | undefined {
   // Never a permission prompt: only where FFI is already allowed.
   if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return undefined;
   try {
-    const lib = Deno.dlopen("libc.so.6", {
-      /** int malloc_trim(size_t pad); */
-      malloc_trim: { parameters: ["usize"], result: "i32" },
-    });
-    return { trim: () => void lib.symbols.malloc_trim(0n), close: () => lib.close() };
+    const c = libc();
+    return () => void c.malloc_trim(0n);
   } catch {
     return undefined;
   }
@@ -92,8 +90,7 @@ export function mallocTrim(): { trim: () => void; close: () => void } | undefine
 export function startGcPacer(o: GcPacerOptions = {}): GcPacer {
   const collect = o.collect ?? v8Collector();
   const usage = o.usage ?? (() => Deno.memoryUsage());
-  const native = o.trim || !collect ? undefined : mallocTrim();
-  const trim = o.trim ?? native?.trim;
+  const trim = o.trim ?? (collect ? mallocTrim() : undefined);
   const loose = o.budgetBytes ?? 64 << 20, tight = o.tightBudgetBytes ?? 16 << 20;
   const ceiling = o.rssCeilingBytes ?? 150 << 20;
   const held = (u: { heapUsed: number; external: number }) => u.heapUsed + u.external;
@@ -122,9 +119,6 @@ export function startGcPacer(o: GcPacerOptions = {}): GcPacer {
     get spentMs() {
       return Math.round(spentMs);
     },
-    stop: () => {
-      clearInterval(timer);
-      native?.close();
-    },
+    stop: () => clearInterval(timer),
   };
 }

@@ -27,6 +27,7 @@ import {
   strerror,
 } from "../dataplane/libc.ts";
 import type { Transport } from "../ports.ts";
+import { heartbeatBindError } from "./_heartbeat_bind_error.ts";
 
 /** Largest datagram read; heartbeats are a few hundred bytes. */
 const MAX_DATAGRAM = 2048;
@@ -71,14 +72,12 @@ export class PolledUdpTransport implements Transport {
     if (c.bind(fd, sockaddrIn(address, port), SOCKADDR_IN_SIZE) < 0) {
       const code = errno();
       c.close(fd);
-      const hint = code === EADDRINUSE
-        ? `is another agent running with this address? check: ss -ulpn | grep ${port}`
+      const name = code === EADDRINUSE
+        ? "EADDRINUSE"
         : code === EADDRNOTAVAIL
-        ? `is ${address} configured on this host? check: ip -4 addr`
-        : "check the address and the port";
-      throw new Error(
-        `cannot bind the heartbeat port ${address}:${port}: ${strerror(code)} (${hint})`,
-      );
+        ? "EADDRNOTAVAIL"
+        : undefined;
+      throw heartbeatBindError(address, port, strerror(code), name);
     }
     return new PolledUdpTransport(fd, port, drainMs);
   }

@@ -5,6 +5,7 @@
 import dgram from "node:dgram";
 import { Buffer } from "node:buffer";
 import type { Transport } from "../ports.ts";
+import { heartbeatBindError } from "./_heartbeat_bind_error.ts";
 
 export class UdpTransport implements Transport {
   #socket: dgram.Socket;
@@ -20,13 +21,8 @@ export class UdpTransport implements Transport {
   static bind(address: string, port: number): Promise<UdpTransport> {
     return new Promise((resolve, reject) => {
       const socket = dgram.createSocket({ type: "udp4", reuseAddr: false });
-      socket.once("error", (e: Error) => {
-        reject(
-          new Error(
-            `cannot bind the heartbeat port ${address}:${port}: ${e.message} ` +
-              `(is another agent running with this address? check: ss -ulpn | grep ${port})`,
-          ),
-        );
+      socket.once("error", (e: Error & { code?: string }) => {
+        reject(heartbeatBindError(address, port, e.message, e.code));
       });
       socket.bind(port, address, () => resolve(new UdpTransport(socket, port)));
     });

@@ -48,6 +48,8 @@ const SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" },
   /** char *strerror(int errnum); */
   strerror: { parameters: ["i32"], result: "pointer" },
+  /** int malloc_trim(size_t pad); — glibc: hands free heap memory back to the system. */
+  malloc_trim: { parameters: ["usize"], result: "i32" },
 } as const;
 
 export type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];

@@ -216,7 +216,15 @@ export class NftRuleApplier implements RuleApplier {
   #refresh(input: RulesetInput, ownedChanged = false, handedOff = false) {
     const script = (ownedChanged ? renderOwnedUpdate(input) : "") + renderLeaseRefresh(input) +
       (handedOff ? renderHandoffUpdate(input) : "");
-    if (script) this.#run(script, `renewing the bucket leases in "${this.#table}"`);
+    const what = [
+      ownedChanged ? "updating the owned buckets" : "",
+      "renewing the bucket leases",
+      handedOff ? "updating the handed-off buckets" : "",
+    ].filter(Boolean);
+    const joined = what.length > 1
+      ? `${what.slice(0, -1).join(", ")} and ${what[what.length - 1]}`
+      : what[0];
+    if (script) this.#run(script, `${joined} in "${this.#table}"`);
     this.#renewedAt = this.#now();
   }
 

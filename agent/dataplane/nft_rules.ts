@@ -78,6 +78,11 @@ export const HANDED_OFF_COUNTER = "handed_off";
 /** Counter of new flows a peer forwarded here (a bucket it released to this host). */
 export const HANDED_IN_COUNTER = "accept_handed_in";
 
+/** Counter (netdev table) of frames for the cluster IP whose pkttype was set to host. */
+export const INGRESS_COUNTER = "ingress_set_host";
+/** The set whose one element, the cluster IP, is this host's lease on new flows. */
+export const LEASE_SET = "lease";
+
 /** A released bucket whose new flows go to the peer at `to` until the kernel expires it. */
 export interface HandoffEntry {
   rule: string;
@@ -85,10 +90,6 @@ export interface HandoffEntry {
   to: string;
   timeoutMs: number;
 }
-/** Counter (netdev table) of frames for the cluster IP whose pkttype was set to host. */
-export const INGRESS_COUNTER = "ingress_set_host";
-/** The set whose one element, the cluster IP, is this host's lease on new flows. */
-export const LEASE_SET = "lease";
 
 export interface RulesetInput {
   config: ClusterConfig;

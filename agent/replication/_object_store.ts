@@ -55,7 +55,7 @@ export abstract class ObjectStore {
   protected fresh = new FreshObjects();
   /** Directories whose entries changed since the last stage (stage fsyncs them). */
   protected dirtyDirs = new Set<string>();
-  /** Trees whose whole subtree (trees and files) is present: missing() skips them. */
+  /** Trees whose whole subtree (trees and files) is present: findMissing() skips them. */
   protected complete = new Set<Hash>();
   #madeDirs = new Set<string>();
   /** Called when a stored file no longer matches its hash (bit rot, a local edit). */

@@ -56,32 +56,18 @@ export async function markAndSweep(
   for (const name of await list(`${v.root}/${DIRLINKS}`)) {
     if (!marks.dirs.has(name)) await removeIfPresent(`${v.root}/${DIRLINKS}/${name}`);
   }
-  for (const prefix of await list(`${v.root}/objects/trees`)) {
-    const dir = `${v.root}/objects/trees/${prefix}`;
-    for (const name of await list(dir)) {
-      if (marks.trees.has(name) || v.isFresh(name)) continue;
-      await removeIfPresent(`${dir}/${name}`);
-      r.trees++;
-      await cooperate();
+  const keepTree = (name: string) => marks.trees.has(name) || v.isFresh(name);
+  r.trees = await sweepSharded(`${v.root}/objects/trees`, keepTree, removeIfPresent);
+  const keepFile = (name: string) => marks.files.has(name) || v.isFresh(name);
+  r.files = await sweepSharded(`${v.root}/files`, keepFile, async (path, name) => {
+    try {
+      r.bytes += (await Deno.lstat(path)).size;
+      await Deno.remove(path);
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
     }
-    await cooperate();
-  }
-  for (const prefix of await list(`${v.root}/files`)) {
-    const dir = `${v.root}/files/${prefix}`;
-    for (const name of await list(dir)) {
-      if (marks.files.has(name) || v.isFresh(name)) continue;
-      try {
-        r.bytes += (await Deno.lstat(`${dir}/${name}`)).size;
-        await Deno.remove(`${dir}/${name}`);
-      } catch (e) {
-        if (!isNotFound(e)) throw e;
-      }
-      v.onFileRemoved(name);
-      r.files++;
-      await cooperate();
-    }
-    await cooperate();
-  }
+    v.onFileRemoved(name);
+  });
   const now = Date.now();
   for (const name of await list(`${v.root}/staging`)) {
     const st = await Deno.lstat(`${v.root}/staging/${name}`).catch(() => undefined);
@@ -89,6 +75,25 @@ export async function markAndSweep(
     if (age > PART_MAX_AGE_MS) await removeIfPresent(`${v.root}/staging/${name}`);
   }
   return { result: r, marks };
+}
+
+/** Removes every entry of `dir`/<prefix>/ that `keep` refuses; returns how many. */
+async function sweepSharded(
+  dir: string,
+  keep: (name: string) => boolean,
+  remove: (path: string, name: string) => Promise<void>,
+): Promise<number> {
+  let removed = 0;
+  for (const prefix of await list(dir)) {
+    for (const name of await list(`${dir}/${prefix}`)) {
+      if (keep(name)) continue;
+      await remove(`${dir}/${prefix}/${name}`, name);
+      removed++;
+      await cooperate();
+    }
+    await cooperate();
+  }
+  return removed;
 }
 
 async function mark(v: GcView, kept: Generation[]): Promise<GcMarks> {

@@ -101,17 +101,9 @@ export class ContentStore extends ObjectStore {
   /**
    * What the store lacks of the tree at `root`: tree objects (the walk stops at them, so
    * ask again once they are stored) and files. Subtrees found complete are remembered and
-   * skipped next time. Synchronous: a first walk of a 100k-file tree holds the event loop
-   * for a few hundred ms, which findMissing() avoids.
+   * skipped next time. Trees are read asynchronously, yielding to timers as it goes: a
+   * first walk of a 100k-file tree takes a few hundred ms.
    */
-  missing(root: Hash): Missing {
-    const walk = missingWalk(root, this.complete, (e) => this.hasFile(e));
-    let step = walk.next();
-    while (!step.done) step = walk.next(this.readTree(step.value));
-    return step.value;
-  }
-
-  /** missing() reading trees asynchronously and yielding to timers as it goes. */
   async findMissing(root: Hash): Promise<Missing> {
     const walk = missingWalk(root, this.complete, (e) => this.hasFile(e));
     let step = walk.next();
@@ -283,7 +275,7 @@ export interface Missing {
 }
 
 /**
- * The walk behind missing() and findMissing(): yields the hash of each tree it needs and
+ * The walk behind findMissing(): yields the hash of each tree it needs and
  * is resumed with that tree (or undefined if the store lacks it). Subtrees found
  * complete are added to `complete`.
  */

@@ -212,6 +212,17 @@ Deno.test("apply() rejects with nft's error and retries the full ruleset next ti
   assert.deepEqual(runner.take(), [renderRuleset(input(base))]);
 });
 
+Deno.test("apply() names an owned-bucket update that nft refused", async () => {
+  const { runner, make } = setup();
+  const a = make();
+  await a.apply(base);
+  runner.fail = "Error: Could not process rule: No such file or directory";
+  await assert.rejects(
+    a.apply({ ...base, owned: { ...base.owned, web: [1] } }),
+    /updating the owned buckets and renewing the bucket leases in "appliance" failed: .*\(a table, set or interface it names is missing/,
+  );
+});
+
 Deno.test("apply() names a missing interface and touches nothing", async () => {
   const { runner, make } = setup({ iface: "eth9" });
   const a = make();

@@ -100,15 +100,15 @@ Deno.test("stage() refuses a generation with missing objects and says how many",
     };
     const g = await generation(store, 1, { entries: [absent, sub] });
     await rejects(store.stage(g), /1 tree object\(s\) and 1 file\(s\) are missing/);
-    assertEquals(store.missing(g.root), { trees: ["ab".repeat(32)], files: [absent] });
+    assertEquals(await store.findMissing(g.root), { trees: ["ab".repeat(32)], files: [absent] });
     assertEquals(store.hasGeneration(1), false);
   });
 });
 
-Deno.test("missing() is empty once every tree and file is present", async () => {
+Deno.test("findMissing() is empty once every tree and file is present", async () => {
   await withStore(async (store) => {
     const g = await generation(store, 1, await sampleTree(store));
-    assertEquals(store.missing(g.root), { trees: [], files: [] });
+    assertEquals(await store.findMissing(g.root), { trees: [], files: [] });
   });
 });
 
