@@ -147,6 +147,17 @@ export async function cooperate(): Promise<void> {
   timersSeenAt = performance.now();
 }
 
+/** Runs tasks one at a time, in call order; a failed task does not stop those after it. */
+export class SerialQueue {
+  #tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(fn, fn);
+    this.#tail = run.catch(() => {});
+    return run;
+  }
+}
+
 /** Runs at most `n` async tasks at a time; queued callers wait their turn (FIFO). */
 export class Limiter {
   #free: number;

@@ -38,7 +38,14 @@ import { type GcResult, markAndSweep } from "./_store_gc.ts";
 import { verifyGeneration } from "./_store_verify.ts";
 import { DIRLINKS, materialize } from "./_materialize.ts";
 import { type FileEntry, type Generation, type Hash, isHash, type Tree } from "./tree.ts";
-import { cooperate, fsyncPath, isNotFound, lstatOrUndefined, removeIfPresent } from "./_fs.ts";
+import {
+  cooperate,
+  fsyncPath,
+  isNotFound,
+  lstatOrUndefined,
+  removeIfPresent,
+  SerialQueue,
+} from "./_fs.ts";
 
 export type { GcResult } from "./_store_gc.ts";
 
@@ -52,7 +59,7 @@ const SUBDIRS = ["gens", "objects/trees", "files", "trees", DIRLINKS, "staging",
 export class ContentStore extends ObjectStore {
   #gens = new Map<number, Generation>();
   #current: number | undefined;
-  #exclusive: Promise<unknown> = Promise.resolve();
+  #exclusive = new SerialQueue();
 
   private constructor(root: string) {
     super(root);
@@ -120,7 +127,7 @@ export class ContentStore extends ObjectStore {
    * its directories, makes all of it durable, then writes gens/N.json and gens/N.
    */
   stage(g: Generation): Promise<void> {
-    return this.#serial(async () => {
+    return this.#exclusive.run(async () => {
       const have = this.#gens.get(g.gen);
       if (have) {
         if (have.root === g.root) return;
@@ -162,7 +169,7 @@ export class ContentStore extends ObjectStore {
 
   /** Points `current` at staged generation `n` in one rename(2). */
   publish(n: number): Promise<void> {
-    return this.#serial(async () => {
+    return this.#exclusive.run(async () => {
       if (!this.#gens.has(n)) {
         const have = this.generations().map((g) => g.gen).join(", ") || "none";
         throw new Error(`cannot publish generation ${n}: it is not staged here (staged: ${have})`);
@@ -180,7 +187,7 @@ export class ContentStore extends ObjectStore {
    * removes what none of the kept ones uses.
    */
   gc(keep: number, pinned: number[] = []): Promise<GcResult> {
-    return this.#serial(async () => {
+    return this.#exclusive.run(async () => {
       const newest = this.generations().map((g) => g.gen).reverse().slice(0, Math.max(0, keep));
       const keepSet = new Set([...newest, ...pinned]);
       if (this.#current !== undefined) keepSet.add(this.#current);
@@ -216,12 +223,6 @@ export class ContentStore extends ObjectStore {
   }
 
   // ── internals ────────────────────────────────────────────────────────────────────
-
-  #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#exclusive.then(fn, fn);
-    this.#exclusive = run.catch(() => {});
-    return run;
-  }
 
   /**
    * After a power cut while objects were not yet durable (the marker survived): drops all

@@ -18,6 +18,7 @@ import type { Generation, Hash } from "./tree.ts";
 import type { ReplicationSettings } from "../cluster/replication_settings.ts";
 import type { GenerationSummary, ReplicationStatus } from "./status.ts";
 import type { Level } from "../cluster/effects.ts";
+import { SerialQueue } from "./_fs.ts";
 
 export interface ExporterDeps {
   selfId: number;
@@ -38,7 +39,7 @@ export class Exporter {
   #source: string;
   #index: SourceIndex;
   #watcher: SourceWatcher;
-  #queue: Promise<unknown> = Promise.resolve();
+  #queue = new SerialQueue();
   #verify?: ReturnType<typeof setInterval>;
   pending: Pending | null = null;
   /** Publishing from the source is paused (after a rollback) until `now`. */
@@ -75,9 +76,7 @@ export class Exporter {
 
   /** Rescans (queued behind a running scan); resolves with the generation made, if any. */
   scan(dirs: string[] | "all", confirm = false): Promise<Generation | undefined> {
-    const run = this.#queue.then(() => this.#scan(dirs, confirm));
-    this.#queue = run.catch(() => {});
-    return run;
+    return this.#queue.run(() => this.#scan(dirs, confirm));
   }
 
   async #scan(dirs: string[] | "all", confirm: boolean): Promise<Generation | undefined> {
@@ -151,7 +150,7 @@ export class Exporter {
 
   /** Re-offers kept generation `gen` as a new one and holds publishing from the source. */
   rollback(gen: number): Promise<{ message: string; gen: number }> {
-    const run = this.#queue.then(async () => {
+    return this.#queue.run(async () => {
       const old = this.#d.store.generation(gen);
       if (!old) {
         const kept = this.#d.store.generations().map((g) => g.gen).join(", ");
@@ -172,8 +171,6 @@ export class Exporter {
       );
       return { message: `generation ${next} offered: the content of generation ${gen}`, gen: next };
     });
-    this.#queue = run.catch(() => {});
-    return run;
   }
 
   history(): GenerationSummary[] {

@@ -23,7 +23,7 @@ import { checkName, joinRel, resolveLink } from "./path_rules.ts";
 import type { ContentStore } from "./content_store.ts";
 import { type DirEntry, type FileEntry, type Hash, type TreeEntry, treeTotals } from "./tree.ts";
 import { ingestFile } from "./_ingest_file.ts";
-import { cooperate, Limiter, lstatOrUndefined, mapLimit } from "./_fs.ts";
+import { cooperate, Limiter, lstatOrUndefined, mapLimit, SerialQueue } from "./_fs.ts";
 import {
   depthOf,
   type DirState,
@@ -86,7 +86,7 @@ export class SourceIndex {
   #dirty = new Set<string>();
   #io = new Limiter(32);
   #reads = new Limiter(8);
-  #queue: Promise<unknown> = Promise.resolve();
+  #queue = new SerialQueue();
 
   constructor(sourceDir: string, store: ContentStore) {
     this.#store = store;
@@ -100,9 +100,7 @@ export class SourceIndex {
 
   /** Rescans `dirs` (relative paths, "" = the root) or everything; scans run one at a time. */
   scan(dirs: string[] | "all", opts: ScanOptions): Promise<ScanResult> {
-    const run = this.#queue.then(() => this.#scan(dirs, opts));
-    this.#queue = run.catch(() => {});
-    return run;
+    return this.#queue.run(() => this.#scan(dirs, opts));
   }
 
   async #scan(dirs: string[] | "all", opts: ScanOptions): Promise<ScanResult> {

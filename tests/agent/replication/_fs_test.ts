@@ -1,5 +1,5 @@
-import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { hashFile, Limiter, readSliceSync } from "../../../agent/replication/_fs.ts";
+import { deepStrictEqual as assertEquals, rejects as assertRejects } from "node:assert/strict";
+import { hashFile, Limiter, readSliceSync, SerialQueue } from "../../../agent/replication/_fs.ts";
 import { hashBytes } from "../../../agent/replication/tree.ts";
 import { randomBytes, withTempDir } from "./_content_fixtures.ts";
 
@@ -41,4 +41,21 @@ Deno.test("readSliceSync() reads a slice or a whole file up to a limit, with its
     assertEquals(readSliceSync(`${dir}/f`, 9_990, 20, 1000), undefined);
     assertEquals(readSliceSync(`${dir}/missing`, 0, 10, 1000), undefined);
   });
+});
+
+Deno.test("SerialQueue runs tasks one at a time in call order, past a failed one", async () => {
+  const q = new SerialQueue();
+  const log: string[] = [];
+  const task = (name: string, fail = false) => async () => {
+    log.push(`${name} start`);
+    await new Promise((r) => setTimeout(r, 5));
+    log.push(`${name} end`);
+    if (fail) throw new Error(`${name} failed`);
+    return name;
+  };
+  const a = q.run(task("a")), b = q.run(task("b", true)), c = q.run(task("c"));
+  assertEquals(await a, "a");
+  await assertRejects(b, { message: "b failed" });
+  assertEquals(await c, "c");
+  assertEquals(log, ["a start", "a end", "b start", "b end", "c start", "c end"]);
 });
