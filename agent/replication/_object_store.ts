@@ -46,6 +46,9 @@ export const FSYNC_EACH_MAX = 256;
  */
 export const SMALL_FILE_BYTES = CHUNK_MAX;
 
+/** Bytes installed between two early writebacks (see #writeback). */
+export const WRITEBACK_BYTES = 64 << 20;
+
 export abstract class ObjectStore {
   /** Absolute, symlinks resolved (climbing user links are written through it). */
   readonly root: string;
@@ -61,6 +64,9 @@ export abstract class ObjectStore {
   /** Called when a stored file no longer matches its hash (bit rot, a local edit). */
   onCorrupt?: (what: string) => void;
   #installs = 0;
+  /** Bytes installed since the last early writeback started, and whether one runs. */
+  #unflushed = 0;
+  #flushing = false;
   #marker: Promise<void> | undefined;
   #markerGone: Promise<void> = Promise.resolve();
 
@@ -385,11 +391,27 @@ export abstract class ObjectStore {
   }
 
   #installed(e: FileEntry, dir: string): void {
+    this.#writeback(e.size);
     this.dirtyDirs.add(dir);
     const suffix = fileSuffix(e);
     this.files.add(e.hash, suffix);
     this.fresh.addFile(e.hash, suffix);
     this.chunks.addFile(e);
+  }
+
+  /**
+   * Starts writing what was installed to disk, in the background, every WRITEBACK_BYTES.
+   * With the kernel's default thresholds (background writeback past 10 % of RAM dirty:
+   * 2.4 GB on the bench's VM) all of a bulk sync's writes waited for the stage's barrier,
+   * which then wrote them with the CPU idle: ~0.8 s for 500 MB. Durability still comes
+   * from the barrier alone; this only leaves it less to do.
+   */
+  #writeback(bytes: number): void {
+    this.#unflushed += bytes;
+    if (this.#unflushed < WRITEBACK_BYTES || this.#flushing) return;
+    this.#unflushed = 0;
+    this.#flushing = true;
+    syncFilesystem(this.root).catch(() => false).finally(() => this.#flushing = false);
   }
 
   async #putObject(h: Hash, bytes: Uint8Array): Promise<void> {

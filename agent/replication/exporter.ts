@@ -86,6 +86,7 @@ export class Exporter {
     try {
       const s = this.#d.settings();
       const r = await this.#index.scan(dirs, { stableBeforeMs: this.#d.wallNow() - s.stabilizeMs });
+      const scanned = performance.now();
       for (const x of r.rejected) {
         this.#d.log("warn", "content.rejected", `not replicated: ${x.path}: ${x.reason}`, x);
       }
@@ -116,15 +117,20 @@ export class Exporter {
         return undefined;
       }
       this.pending = null;
+      const made = performance.now();
       const g = await this.#make(gen, r.root, r.files, r.bytes, latest?.gen ?? 0, diff);
+      const ms = {
+        scan: Math.round(scanned - started),
+        stage: Math.round(performance.now() - made),
+      };
       this.#d.log(
         "info",
         "content.generation",
         `generation ${gen} made in ${Math.round(performance.now() - started)} ms: ` +
           `${diff.added.length} added, ${diff.modified.length} modified, ` +
           `${diff.removed.length} removed, ${diff.renamed.length} renamed ` +
-          `(${r.readBytes} bytes read)`,
-        { gen, files: r.files, bytes: r.bytes, readBytes: r.readBytes },
+          `(${r.readBytes} bytes read; scan ${ms.scan} ms, stage ${ms.stage} ms)`,
+        { gen, files: r.files, bytes: r.bytes, readBytes: r.readBytes, ms },
       );
       return g;
     } catch (e) {

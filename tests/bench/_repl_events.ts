@@ -9,7 +9,13 @@ import type { ReplLab } from "./_repl_lab.ts";
 
 export interface AgentAccount {
   /** content.generation on the exporter: "made in N ms", bytes read from the source. */
-  exporter: { gen: number; made_ms: number | null; read_bytes: number }[];
+  exporter: {
+    gen: number;
+    made_ms: number | null;
+    read_bytes: number;
+    /** Where the time went: the scan, and staging (materialize and the durability barrier). */
+    phases_ms?: unknown;
+  }[];
   /** content.staged per importer: "staged in N ms", chunk bytes fetched and reused. */
   staged: Record<
     string,
@@ -19,6 +25,8 @@ export interface AgentAccount {
       fetched_bytes: number;
       fetched_chunks: number;
       local_bytes: number;
+      /** Where the time went: the trees, the files, staging (materialize and the barrier). */
+      phases_ms?: unknown;
     }[]
   >;
 }
@@ -37,6 +45,7 @@ export function agentAccount(r: ReplLab, since: number): AgentAccount {
         gen: num(e.details.gen),
         made_ms: ms(e.message, "made"),
         read_bytes: num(e.details.readBytes),
+        phases_ms: e.details.ms,
       });
     }
     for (const h of r.importers) {
@@ -46,6 +55,7 @@ export function agentAccount(r: ReplLab, since: number): AgentAccount {
         fetched_bytes: num(e.details.fetchedBytes),
         fetched_chunks: num(e.details.fetchedChunks),
         local_bytes: num(e.details.localBytes),
+        phases_ms: e.details.ms,
       }));
     }
   } catch (e) {
