@@ -44,3 +44,39 @@ Deno.test("Driver sends the heartbeat that follows a plan only once the plan too
   await new Promise((r) => setTimeout(r, 10));
   assertEquals(order, ["apply joining=true", "applied", "send"]);
 });
+
+Deno.test("Driver.status() is not converged while a bucket plan is still being applied", async () => {
+  const pending: (() => void)[] = [];
+  let now = 0;
+  const config = makeConfig(1);
+  const driver = new Driver(
+    initialState({ selfId: hostId(1), incarnation: 1, key: KEY, config }, 0),
+    {
+      clock: { now: () => now, wallNow: () => now, setTimer: () => {}, clearTimer: () => {} },
+      transport: { send: () => {}, onPacket: () => {}, close: () => Promise.resolve() },
+      peers: {
+        fetchView: () => Promise.reject(new Error("unused")),
+        fetchConfig: () => Promise.reject(new Error("unused")),
+        pushConfig: () => Promise.resolve(),
+      },
+      rules: {
+        apply: () => new Promise<void>((r) => pending.push(r)),
+        refresh: () => Promise.resolve(),
+        clear: () => Promise.resolve(),
+      },
+      events: new MemoryEventLog(),
+      saveConfig: () => {},
+      hostName: "h1",
+    },
+  );
+  driver.start();
+  for (; now < 10_000 && !driver.state.converged; now += 100) driver.input({ kind: "tick" });
+  assertEquals(driver.state.converged, true, "a cluster of one converges on its own");
+  await new Promise((r) => setTimeout(r, 10));
+  assertEquals(driver.status().converged, false, "its first plan is still being applied");
+  while (pending.length > 0) {
+    pending.shift()!();
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  assertEquals(driver.status().converged, true, "every plan is in");
+});
