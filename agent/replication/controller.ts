@@ -105,7 +105,8 @@ export function decide(state: ControllerState, i: ControllerInput): Decision {
   if (committed > i.served && i.staged.includes(committed)) {
     actions.push({ kind: "publish", gen: committed });
   }
-  const served = actions.some((a) => a.kind === "publish") ? committed : i.served;
+  // A flip to the committed generation in this very decision is not lagging behind it.
+  const flipping = actions.some((a) => a.kind === "publish");
   const error = !!i.failed && i.failed.gen === offered && !i.staged.includes(offered);
   return {
     state: next,
@@ -115,9 +116,10 @@ export function decide(state: ControllerState, i: ControllerInput): Decision {
       offered: isExporter ? i.offered : 0,
       committed: isExporter ? next.committed : 0,
       staged: stagedMax,
-      served,
+      served: i.served,
       error,
-      stale: i.settings.consistency === "strict" && exporter !== 0 && served < committed,
+      stale: i.settings.consistency === "strict" && exporter !== 0 && i.served < committed &&
+        !flipping,
     },
   };
 }

@@ -142,7 +142,7 @@ export class ReplicationService implements ReplicationPeer {
     const served = this.store.current() ?? 0;
     if (served < d.committed) this.#behindSince ??= this.#d.now();
     else this.#behindSince = undefined;
-    const r = { ...d.report, served };
+    const r = d.report;
     const l = this.#last;
     if (!l || !sameReport(l, r)) {
       this.#last = r;
