@@ -84,13 +84,21 @@ export function replicationRoutes(repl: () => ReplicationPeer | undefined): Hono
     }
     let i = 0;
     const stream = new ReadableStream<Uint8Array>({
+      // Frames go out in writes of at least WRITE_BYTES: a tree of small files has chunks
+      // of a few KB, and each write is an HTTP chunk, a TLS record and a send of its own.
       async pull(ctl) {
-        while (i < hashes.length) {
+        const frames: Uint8Array[] = [];
+        let size = 0;
+        while (i < hashes.length && size < WRITE_BYTES) {
           const h = hashes[i++];
           const bytes = await repl()!.readChunk(h).catch(() => undefined);
-          if (bytes) return ctl.enqueue(encodeFrame(h, bytes, { compress: true }));
+          if (!bytes) continue;
+          const frame = encodeFrame(h, bytes, { compress: true });
+          frames.push(frame);
+          size += frame.length;
         }
-        ctl.close();
+        if (frames.length === 0) return ctl.close();
+        ctl.enqueue(frames.length === 1 ? frames[0] : concat(frames, size));
       },
     });
     return c.body(stream, 200, { "content-type": "application/octet-stream" });
@@ -110,6 +118,16 @@ export function replicationRoutes(repl: () => ReplicationPeer | undefined): Hono
     }
   });
   return app;
+}
+
+/** Bytes of frames gathered into one write of a chunk stream. */
+const WRITE_BYTES = 64 * 1024;
+
+function concat(parts: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const p of parts) out.set(p, off), off += p.length;
+  return out;
 }
 
 function hashList(v: unknown, max: number): Hash[] | undefined {
