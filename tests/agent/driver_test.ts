@@ -6,16 +6,21 @@ import type { BucketPlan } from "../../agent/cluster/effects.ts";
 import { hostId, KEY, makeConfig } from "../_fakes/cluster_fixtures.ts";
 import { MemoryEventLog } from "../_fakes/memory_event_log.ts";
 
-Deno.test("Driver sends the heartbeat that follows a plan only once the plan took effect", async () => {
-  const order: string[] = [];
-  let finish = () => {};
-  const config = makeConfig(3);
-  const driver = new Driver(
-    initialState({ selfId: hostId(3), incarnation: 1, key: KEY, config }, 0),
+/** Host `self` of a cluster of `hosts`, with fakes around it: `apply` and `send` are the test's. */
+function driverFor(o: {
+  hosts: number;
+  self: number;
+  now: () => number;
+  apply: (plan: BucketPlan) => Promise<void>;
+  send?: () => void;
+}): Driver {
+  const config = makeConfig(o.hosts);
+  return new Driver(
+    initialState({ selfId: hostId(o.self), incarnation: 1, key: KEY, config }, 0),
     {
-      clock: { now: () => 0, wallNow: () => 0, setTimer: () => {}, clearTimer: () => {} },
+      clock: { now: o.now, wallNow: o.now, setTimer: () => {}, clearTimer: () => {} },
       transport: {
-        send: () => order.push("send"),
+        send: o.send ?? (() => {}),
         onPacket: () => {},
         close: () => Promise.resolve(),
       },
@@ -24,19 +29,27 @@ Deno.test("Driver sends the heartbeat that follows a plan only once the plan too
         fetchConfig: () => Promise.reject(new Error("unused")),
         pushConfig: () => Promise.resolve(),
       },
-      rules: {
-        apply: (plan: BucketPlan) => {
-          order.push(`apply joining=${plan.joining}`);
-          return new Promise<void>((r) => finish = () => (order.push("applied"), r()));
-        },
-        refresh: () => Promise.resolve(),
-        clear: () => Promise.resolve(),
-      },
+      rules: { apply: o.apply, refresh: () => Promise.resolve(), clear: () => Promise.resolve() },
       events: new MemoryEventLog(),
       saveConfig: () => {},
-      hostName: "h3",
+      hostName: `h${o.self}`,
     },
   );
+}
+
+Deno.test("Driver sends the heartbeat that follows a plan only once the plan took effect", async () => {
+  const order: string[] = [];
+  let finish = () => {};
+  const driver = driverFor({
+    hosts: 3,
+    self: 3,
+    now: () => 0,
+    send: () => order.push("send"),
+    apply: (plan) => {
+      order.push(`apply joining=${plan.joining}`);
+      return new Promise<void>((r) => finish = () => (order.push("applied"), r()));
+    },
+  });
   driver.start();
   await new Promise((r) => setTimeout(r, 10));
   assertEquals(order, ["apply joining=true"], "no heartbeat while the rules are not in");
@@ -48,27 +61,12 @@ Deno.test("Driver sends the heartbeat that follows a plan only once the plan too
 Deno.test("Driver.status() is not converged while a bucket plan is still being applied", async () => {
   const pending: (() => void)[] = [];
   let now = 0;
-  const config = makeConfig(1);
-  const driver = new Driver(
-    initialState({ selfId: hostId(1), incarnation: 1, key: KEY, config }, 0),
-    {
-      clock: { now: () => now, wallNow: () => now, setTimer: () => {}, clearTimer: () => {} },
-      transport: { send: () => {}, onPacket: () => {}, close: () => Promise.resolve() },
-      peers: {
-        fetchView: () => Promise.reject(new Error("unused")),
-        fetchConfig: () => Promise.reject(new Error("unused")),
-        pushConfig: () => Promise.resolve(),
-      },
-      rules: {
-        apply: () => new Promise<void>((r) => pending.push(r)),
-        refresh: () => Promise.resolve(),
-        clear: () => Promise.resolve(),
-      },
-      events: new MemoryEventLog(),
-      saveConfig: () => {},
-      hostName: "h1",
-    },
-  );
+  const driver = driverFor({
+    hosts: 1,
+    self: 1,
+    now: () => now,
+    apply: () => new Promise<void>((r) => pending.push(r)),
+  });
   driver.start();
   for (; now < 10_000 && !driver.state.converged; now += 100) driver.input({ kind: "tick" });
   assertEquals(driver.state.converged, true, "a cluster of one converges on its own");
