@@ -20,3 +20,18 @@ Deno.test("FileIndex counts and lists its (hash, suffix) pairs through adds and 
   assertEquals([...ix].sort(), [[A, ".600.2"], [A, ".644.1"]]);
   assertEquals([ix.has(A, ".644.1"), ix.any(B)], [true, undefined]);
 });
+
+Deno.test("FileIndex answers the same after its suffix pool starts over", () => {
+  const idx = new FileIndex();
+  const h = "a".repeat(64);
+  // Thousands of distinct suffixes come and go: the pool outgrows the index and is reset.
+  for (let i = 0; i < 5000; i++) {
+    idx.add(h, `.644.${i}`);
+    if (i > 0) idx.remove(h, `.644.${i - 1}`);
+  }
+  assertEquals(idx.size, 1);
+  assertEquals(idx.has(h, ".644.4999"), true);
+  assertEquals(idx.has(h, ".644.4998"), false);
+  idx.add("b".repeat(64), ".644.4999");
+  assertEquals([...idx], [[h, ".644.4999"], ["b".repeat(64), ".644.4999"]]);
+});
