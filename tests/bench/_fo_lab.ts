@@ -4,10 +4,9 @@
  * connections spread over every host; config edits that wait until every host runs them;
  * and the hosts' nftables counters.
  */
-import { type LabHost, type LabNode, NetnsLab } from "../../agent/lab/netns_lab.ts";
+import { type LabNode, NetnsLab } from "../../agent/lab/netns_lab.ts";
 import { startTraffic } from "../../agent/lab/traffic.ts";
 import { failedCount, hostCounts } from "../../agent/lab/outage.ts";
-import { parseCounters } from "../../agent/dataplane/nft_rule_applier.ts";
 import { clusterMac } from "../../agent/dataplane/cluster_mac.ts";
 import { machineTicks } from "./_tp_load.ts";
 
@@ -51,21 +50,6 @@ export async function editConfig(lab: NetnsLab, args: string[], timeoutMs = 15_0
     await lab.waitFor(h, (s) => s.configVersion >= version && s.converged, timeoutMs);
   }
   await lab.waitConverged(timeoutMs, live);
-}
-
-/** Packets per named counter of h's `appliance` tables (only those above 0); {} without tables. */
-export async function nftCounters(lab: NetnsLab, h: LabHost): Promise<Record<string, number>> {
-  let json: string;
-  try {
-    json = await lab.exec(h, ["nft", "-j", "list", "counters"], 5_000);
-  } catch {
-    return {};
-  }
-  const out: Record<string, number> = {};
-  for (const [name, v] of Object.entries(parseCounters(json, "appliance"))) {
-    if (v.packets > 0) out[name] = v.packets;
-  }
-  return out;
 }
 
 /**

@@ -6,7 +6,8 @@
 import type { NetnsLab } from "../../agent/lab/netns_lab.ts";
 import { startTraffic, type TrafficResult } from "../../agent/lab/traffic.ts";
 import { analyze, type RunMetrics } from "./_fo_analyze.ts";
-import { clientNeighbour, createFarm, newClientProbe, nftCounters } from "./_fo_lab.ts";
+import { clientNeighbour, createFarm, newClientProbe } from "./_fo_lab.ts";
+import { nftCounters } from "../../agent/lab/nft_counters.ts";
 import type { OwnerRound } from "./_fo_owner_sampler.ts";
 import type { Scenario } from "./_fo_scenarios.ts";
 import { progress, sleep } from "./_stats.ts";

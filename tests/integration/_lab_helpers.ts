@@ -20,6 +20,7 @@ import type { ClusterStatus } from "../../agent/cluster/status.ts";
 import { clusterMac } from "../../agent/dataplane/cluster_mac.ts";
 
 import { summarize } from "../../agent/lab/outage.ts";
+import { allCounters, counterGains } from "../../agent/lab/nft_counters.ts";
 import { lines } from "../../agent/lab/text_lines.ts";
 import { randomBytes } from "../_fakes/random_bytes.ts";
 
@@ -122,15 +123,31 @@ export async function restoreAll(lab: NetnsLab): Promise<void> {
  * agent answers ARP.
  */
 export async function assertAllServe(lab: NetnsLab, count = 300): Promise<void> {
-  const sum = summarize(await burst(lab, count));
+  const { sum, drops } = await burstWithDrops(lab, count);
   const least = count / lab.hosts.length / 2;
   if (sum.failed !== 0 || lab.hosts.some((h) => (sum.hosts[h.name] ?? 0) < least)) {
-    throw new Error(`not every host serves its share: ${JSON.stringify(sum)}`);
+    throw new Error(
+      `not every host serves its share: ${JSON.stringify(sum)}; ` +
+        `nft counters during the burst: ${JSON.stringify(drops)}`,
+    );
   }
   const mac = await neighbourMac(lab, lab.clients[0], lab.clusterIp);
   if (mac !== clusterMac(lab.clusterIp)) {
     throw new Error(`the client has ${lab.clusterIp} at ${mac}, not the cluster MAC`);
   }
+}
+
+/**
+ * burst() summarized, with what each host's nftables counters gained meanwhile: when a
+ * request is lost, which host dropped its packets and why (drop_not_owned, drop_invalid…).
+ */
+export async function burstWithDrops(
+  lab: NetnsLab,
+  count: number,
+): Promise<{ sum: ReturnType<typeof summarize>; drops: Record<string, Record<string, number>> }> {
+  const before = await allCounters(lab);
+  const sum = summarize(await burst(lab, count));
+  return { sum, drops: counterGains(before, await allCounters(lab)) };
 }
 
 export interface BurstOptions {
