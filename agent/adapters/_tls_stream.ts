@@ -171,15 +171,13 @@ async function exchange(
     headers,
     body: stream,
     async text() {
-      const parts: Uint8Array[] = [];
-      let size = 0;
+      const decoder = new TextDecoder();
+      let text = "", size = 0;
       for await (const s of stream) {
         if ((size += s.length) > TEXT_LIMIT) break;
-        parts.push(s.slice());
+        text += decoder.decode(s, { stream: true });
       }
-      const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-      parts.reduce((off, p) => (all.set(p, off), off + p.length), 0);
-      return new TextDecoder().decode(all);
+      return text + decoder.decode();
     },
   };
 }

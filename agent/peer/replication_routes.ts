@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import type { Generation, Hash } from "../replication/tree.ts";
 import { isHash } from "../replication/tree.ts";
 import { encodeFrame } from "../replication/chunk_frames.ts";
+import { concatBytes } from "../concat_bytes.ts";
 import { MAX_CHUNKS_PER_REQUEST, MAX_TREES_PER_REQUEST } from "../replication/content_source.ts";
 import type { ReplicationHostStatus, ReplicationStatus } from "../replication/status.ts";
 
@@ -98,7 +99,7 @@ export function replicationRoutes(repl: () => ReplicationPeer | undefined): Hono
           size += frame.length;
         }
         if (frames.length === 0) return ctl.close();
-        ctl.enqueue(frames.length === 1 ? frames[0] : concat(frames, size));
+        ctl.enqueue(frames.length === 1 ? frames[0] : concatBytes(frames));
       },
     });
     return c.body(stream, 200, { "content-type": "application/octet-stream" });
@@ -122,13 +123,6 @@ export function replicationRoutes(repl: () => ReplicationPeer | undefined): Hono
 
 /** Bytes of frames gathered into one write of a chunk stream. */
 const WRITE_BYTES = 64 * 1024;
-
-function concat(parts: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let off = 0;
-  for (const p of parts) out.set(p, off), off += p.length;
-  return out;
-}
 
 function hashList(v: unknown, max: number): Hash[] | undefined {
   if (!Array.isArray(v) || v.length > max || !v.every(isHash)) return undefined;

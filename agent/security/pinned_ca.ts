@@ -18,6 +18,7 @@ import * as x509 from "@peculiar/x509";
 import https from "node:https";
 import type { TLSSocket } from "node:tls";
 import { certFingerprint, firstCertDer } from "./ca.ts";
+import { concatBytes } from "../concat_bytes.ts";
 
 export interface FetchPinnedCaOptions {
   /** Give up when the peer has not answered in this long. Default 10 000 ms. */
@@ -131,7 +132,7 @@ function getUnverified(url: string, timeoutMs: number): Promise<UnverifiedAnswer
         }
         resolve({
           status: res.statusCode ?? 0,
-          body: new TextDecoder().decode(concat(chunks)),
+          body: new TextDecoder().decode(concatBytes(chunks)),
           peerCertDer: new Uint8Array(peer.raw),
         });
       });
@@ -141,14 +142,4 @@ function getUnverified(url: string, timeoutMs: number): Promise<UnverifiedAnswer
     });
     req.on("error", (e) => reject(e.message.startsWith("cannot fetch") ? e : cannot(e.message)));
   });
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }

@@ -1,14 +1,9 @@
 import { deepStrictEqual as assertEquals, ok as assert, throws } from "node:assert/strict";
 import { BodyReader, MAX_HEAD_BYTES, parseHead } from "../../../agent/adapters/_http1_answer.ts";
+import { concatBytes } from "../../../agent/concat_bytes.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
-const text = (parts: Uint8Array[]) => new TextDecoder().decode(concat(parts));
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  parts.reduce((off, p) => (out.set(p, off), off + p.length), 0);
-  return out;
-}
+const text = (parts: Uint8Array[]) => new TextDecoder().decode(concatBytes(parts));
 
 /** The body read from `wire` (head and body), pushed in pieces of `step` bytes. */
 function readBody(wire: string, step: number): { status: number; body: string; done: boolean } {

@@ -3,6 +3,7 @@ import { HttpsPeerClient } from "../../../agent/adapters/https_peer_client.ts";
 import { servePeerApi } from "../../../agent/peer/peer_server.ts";
 import { verifyRequest } from "../../../agent/peer/request_auth.ts";
 import { patternBytes, tlsFixture } from "../peer/_tls_fixture.ts";
+import { concatBytes } from "../../../agent/concat_bytes.ts";
 
 const tls = await tlsFixture();
 const HOST = "127.0.0.1";
@@ -142,9 +143,7 @@ Deno.test("HttpsPeerClient.request() rejects when nothing listens", async () => 
 async function readSlices(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   for await (const s of body) parts.push(s.slice());
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  parts.reduce((off, p) => (out.set(p, off), off + p.length), 0);
-  return out;
+  return concatBytes(parts);
 }
 
 for (const server of ["peer", "deno"] as const) {

@@ -9,16 +9,10 @@ import {
 import { deflateRawSync } from "node:zlib";
 import { hashBytes } from "../../../agent/replication/tree.ts";
 import { randomBytes } from "../../_fakes/random_bytes.ts";
+import { concatBytes } from "../../../agent/concat_bytes.ts";
 
 const text = (n: number) =>
   new TextEncoder().encode("<p>The quick brown fox jumps over the lazy dog.</p>\n".repeat(n));
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) out.set(p, off), off += p.length;
-  return out;
-}
 
 Deno.test("encodeFrame() lays out hash, flags, big-endian length and payload", () => {
   const bytes = new Uint8Array([1, 2, 3]);
@@ -51,7 +45,7 @@ Deno.test("FrameDecoder round-trips small frames split at every slice size", () 
   const chunks = [text(3), randomBytes(200, 9), new Uint8Array(0), text(1), randomBytes(7, 3)];
   const frames = chunks.map((c, i) => encodeFrame(hashBytes(c), c, { compress: i % 2 === 0 }));
   assert.equal(frames[0][32], FLAG_DEFLATE);
-  const stream = concat(frames);
+  const stream = concatBytes(frames);
   for (let size = 1; size <= 50; size++) {
     const d = new FrameDecoder();
     const got = [];
@@ -69,7 +63,7 @@ Deno.test("FrameDecoder round-trips small frames split at every slice size", () 
 
 Deno.test("FrameDecoder round-trips large frames pushed whole or in uneven slices", () => {
   const chunks = [randomBytes(300_000, 5), text(5000)];
-  const stream = concat(chunks.map((c) => encodeFrame(hashBytes(c), c, { compress: true })));
+  const stream = concatBytes(chunks.map((c) => encodeFrame(hashBytes(c), c, { compress: true })));
   assert.deepEqual(new FrameDecoder().push(stream).map((g) => g.bytes), chunks);
   const d = new FrameDecoder();
   const got = [];
@@ -129,7 +123,7 @@ Deno.test("looksIncompressible() is true for random bytes only", () => {
   assert.equal(looksIncompressible(new Uint8Array(4096)), false);
   // A 1 KiB random block repeated: deflate shrinks it, and its entropy is low enough to try.
   const block = randomBytes(1024, 4);
-  const repeated = concat([block, block, block, block]);
+  const repeated = concatBytes([block, block, block, block]);
   assert.equal(looksIncompressible(repeated), false);
   assert.ok(deflateRawSync(repeated, { level: 1 }).length < repeated.length * 0.9);
 });
