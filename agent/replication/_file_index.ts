@@ -23,16 +23,32 @@ export function parseFileKey(name: string): { hash: Hash; suffix: string } | und
   return m ? { hash: m[1], suffix: m[2] } : undefined;
 }
 
+/** Distinct suffixes pooled at most; past it the pool starts over. */
+export const SUFFIX_POOL_MAX = 1 << 16;
+
+/**
+ * One string per distinct suffix, for every FileIndex of the process (the store's own and
+ * its FreshObjects hold the same instances). The files of a tree share a few (mode, mtime)
+ * pairs (a 100k-file tree: 405), and each suffix held on its own, built by concatenation or
+ * cut from a file name, kept ~80 B alive per file: ~8 MB of the exporter's 44 MB heap.
+ */
+const suffixes = new Map<string, string>();
+
+/** The pooled copy of `suffix`. */
+function internSuffix(suffix: string): string {
+  const have = suffixes.get(suffix);
+  if (have !== undefined) return have;
+  if (suffixes.size >= SUFFIX_POOL_MAX) suffixes.clear();
+  // A flat copy: not a concatenation, nor a slice that keeps a whole file name alive.
+  const flat = JSON.parse(JSON.stringify(suffix)) as string;
+  suffixes.set(flat, flat);
+  return flat;
+}
+
 export class FileIndex {
   /** One suffix as a string (the usual case), several as an array. */
   #m = new Map<Hash, string | string[]>();
   #size = 0;
-  /**
-   * One string per distinct suffix. The files of a tree share a few (mode, mtime) pairs
-   * (a 100k-file tree: 405), and each suffix held on its own, built by concatenation or cut
-   * from a file name, kept ~80 B alive per file: ~8 MB of the exporter's 44 MB heap.
-   */
-  #suffixes = new Map<string, string>();
 
   /** (hash, suffix) pairs held. */
   get size(): number {
@@ -40,7 +56,7 @@ export class FileIndex {
   }
 
   add(hash: Hash, suffix: string): void {
-    suffix = this.#intern(suffix);
+    suffix = internSuffix(suffix);
     const v = this.#m.get(hash);
     if (v === undefined) this.#m.set(hash, suffix);
     else if (typeof v === "string") {
@@ -67,17 +83,6 @@ export class FileIndex {
   any(hash: Hash): string | undefined {
     const v = this.#m.get(hash);
     return typeof v === "string" ? v : v?.[0];
-  }
-
-  /** The pooled copy of `suffix`; the pool starts over when it outgrows the index. */
-  #intern(suffix: string): string {
-    const have = this.#suffixes.get(suffix);
-    if (have !== undefined) return have;
-    if (this.#suffixes.size > 2 * this.#size + 1024) this.#suffixes.clear();
-    // A flat copy: not a concatenation, nor a slice that keeps a whole file name alive.
-    const flat = JSON.parse(JSON.stringify(suffix)) as string;
-    this.#suffixes.set(flat, flat);
-    return flat;
   }
 
   remove(hash: Hash, suffix: string): void {

@@ -3,9 +3,9 @@
  * keeps them (they belong to a generation being assembled) and the next stage's
  * durability barrier makes them durable.
  *
- * Files are kept as (hash, suffix) pairs in a FileIndex, sharing the strings of the
- * store's own index: ~30 bytes a file, against ~120 for a key string of its own (12 MB at
- * the memory peak of a 100k-file sync).
+ * Files are kept as (hash, suffix) pairs in a FileIndex, sharing the hash strings of the
+ * store's own index and the pooled suffixes (_file_index.ts): ~30 bytes a file, against
+ * ~120 for a key string of its own (12 MB at the memory peak of a 100k-file sync).
  */
 import { FileIndex, parseFileKey } from "./_file_index.ts";
 import type { Hash } from "./tree.ts";
@@ -18,7 +18,6 @@ export class FreshObjects {
     this.#trees.add(h);
   }
 
-  /** `suffix`: the string instance the store's file index holds for this inode. */
   addFile(hash: Hash, suffix: string): void {
     this.#files.add(hash, suffix);
   }

@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { FileIndex } from "../../../agent/replication/_file_index.ts";
+import { FileIndex, SUFFIX_POOL_MAX } from "../../../agent/replication/_file_index.ts";
 
 const A = "ab".repeat(32), B = "cd".repeat(32);
 
@@ -24,14 +24,15 @@ Deno.test("FileIndex counts and lists its (hash, suffix) pairs through adds and 
 Deno.test("FileIndex answers the same after its suffix pool starts over", () => {
   const idx = new FileIndex();
   const h = "a".repeat(64);
-  // Thousands of distinct suffixes come and go: the pool outgrows the index and is reset.
-  for (let i = 0; i < 5000; i++) {
+  // More distinct suffixes come and go than the pool keeps: it is reset on the way.
+  const last = SUFFIX_POOL_MAX + 10;
+  for (let i = 0; i <= last; i++) {
     idx.add(h, `.644.${i}`);
     if (i > 0) idx.remove(h, `.644.${i - 1}`);
   }
   assertEquals(idx.size, 1);
-  assertEquals(idx.has(h, ".644.4999"), true);
-  assertEquals(idx.has(h, ".644.4998"), false);
-  idx.add("b".repeat(64), ".644.4999");
-  assertEquals([...idx], [[h, ".644.4999"], ["b".repeat(64), ".644.4999"]]);
+  assertEquals(idx.has(h, `.644.${last}`), true);
+  assertEquals(idx.has(h, `.644.${last - 1}`), false);
+  idx.add("b".repeat(64), `.644.${last}`);
+  assertEquals([...idx], [[h, `.644.${last}`], ["b".repeat(64), `.644.${last}`]]);
 });
