@@ -20,6 +20,7 @@ import { startAgent } from "./agent/agent.ts";
 import { SystemClock } from "./agent/adapters/system_clock.ts";
 import { UdpTransport } from "./agent/adapters/udp_transport.ts";
 import { PolledUdpTransport } from "./agent/adapters/polled_udp_transport.ts";
+import { ffiAllowed } from "./agent/dataplane/libc.ts";
 import type { Transport } from "./agent/ports.ts";
 import { HttpsPeerClient } from "./agent/adapters/https_peer_client.ts";
 import { RecordingRuleApplier } from "./agent/adapters/recording_rule_applier.ts";
@@ -70,7 +71,7 @@ async function startHostDataplane(
  * loop delivers node:dgram's datagrams late: polled_udp_transport.ts), else node:dgram.
  */
 async function bindTransport(address: string, port: number): Promise<Transport> {
-  if (Deno.permissions.querySync({ name: "ffi" }).state === "granted") {
+  if (ffiAllowed()) {
     return PolledUdpTransport.bind(address, port);
   }
   return await UdpTransport.bind(address, port);

@@ -29,7 +29,7 @@
  */
 import v8 from "node:v8";
 import vm from "node:vm";
-import { libc } from "../dataplane/libc.ts";
+import { ffiAllowed, libc } from "../dataplane/libc.ts";
 
 export interface GcPacerOptions {
   /** Growth of heapUsed + external since the last collection that triggers one. Default 64 MiB. */
@@ -77,8 +77,7 @@ export function v8Collector(): (() => void) | undefined {
 
 /** glibc's malloc_trim(0) through FFI (agent/dataplane/libc.ts), or undefined without FFI. */
 export function mallocTrim(): (() => void) | undefined {
-  // Never a permission prompt: only where FFI is already allowed.
-  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return undefined;
+  if (!ffiAllowed()) return undefined;
   try {
     const c = libc();
     return () => void c.malloc_trim(0n);

@@ -56,6 +56,11 @@ export type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
 let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
 
+/** Whether this process may use FFI (asked without a permission prompt). */
+export function ffiAllowed(): boolean {
+  return Deno.permissions.querySync({ name: "ffi" }).state === "granted";
+}
+
 /** The libc symbols above; opens libc.so.6 on the first call. */
 export function libc(): Libc {
   if (lib === undefined) {
