@@ -2,7 +2,7 @@ import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:ass
 import { HttpsPeerClient } from "../../../agent/adapters/https_peer_client.ts";
 import { servePeerApi } from "../../../agent/peer/peer_server.ts";
 import { verifyRequest } from "../../../agent/peer/request_auth.ts";
-import { patternBytes, tlsFixture } from "../peer/_tls_fixture.ts";
+import { patternBytes, slicedStream, tlsFixture } from "../peer/_tls_fixture.ts";
 import { concatBytes } from "../../../agent/concat_bytes.ts";
 
 const tls = await tlsFixture();
@@ -152,16 +152,9 @@ for (const server of ["peer", "deno"] as const) {
     let auth = "";
     await withPeer((req) => {
       auth = req.headers.get("authorization") ?? "";
-      let off = 0;
-      return new Response(
-        new ReadableStream<Uint8Array>({
-          pull(ctl) {
-            if (off >= bytes.length) return ctl.close();
-            ctl.enqueue(bytes.slice(off, off += 70_000));
-          },
-        }),
-        { headers: { "content-type": "application/octet-stream" } },
-      );
+      return new Response(slicedStream(bytes, 70_000), {
+        headers: { "content-type": "application/octet-stream" },
+      });
     }, async (peers) => {
       const body = await peers.stream(
         HOST,

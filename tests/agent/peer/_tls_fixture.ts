@@ -18,6 +18,17 @@ export function patternBytes(n: number): Uint8Array {
   return out;
 }
 
+/** `bytes` as a stream of slices of `step` bytes (the last one shorter), pulled one by one. */
+export function slicedStream(bytes: Uint8Array, step: number): ReadableStream<Uint8Array> {
+  let off = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(ctl) {
+      if (off >= bytes.length) return ctl.close();
+      ctl.enqueue(bytes.slice(off, off += step));
+    },
+  });
+}
+
 /** Reads a stream whole. */
 export async function readAll(body: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   return new Uint8Array(await new Response(body).arrayBuffer());

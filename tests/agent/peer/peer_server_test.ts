@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
 import https from "node:https";
 import { servePeerApi } from "../../../agent/peer/peer_server.ts";
-import { patternBytes, readAll, tlsFixture } from "./_tls_fixture.ts";
+import { patternBytes, readAll, slicedStream, tlsFixture } from "./_tls_fixture.ts";
 
 const tls = await tlsFixture();
 const HOST = "127.0.0.1";
@@ -73,17 +73,7 @@ Deno.test("servePeerApi() hands the handler the method, path, query, headers and
 Deno.test("servePeerApi() streams a 6 MiB answer whole and in order", async () => {
   const bytes = patternBytes(6 << 20);
   await withServer(
-    () => {
-      let off = 0;
-      return new Response(
-        new ReadableStream<Uint8Array>({
-          pull(ctl) {
-            if (off >= bytes.length) return ctl.close();
-            ctl.enqueue(bytes.slice(off, off += 100_000));
-          },
-        }),
-      );
-    },
+    () => new Response(slicedStream(bytes, 100_000)),
     async (url, client) => {
       const res = await fetch(`${url}/chunks`, { client, method: "POST", body: "{}" });
       assertEquals(await readAll(res.body!), bytes);
